@@ -19,6 +19,9 @@ struct HelperEnv {
   uint32_t ncpus = 1;
   // bpf_trace_printk output, one formatted line at a time (no trailing newline added).
   std::function<void(std::string_view)> trace_sink;
+  // Seed for bpf_get_prandom_u32 (0: from the clock). Virtual-time runs set a fixed one so that
+  // scenarios repeat exactly.
+  uint64_t prandom_seed = 0;
 };
 
 }  // namespace hourglass

@@ -23,6 +23,7 @@ enum class ArgType : uint8_t {
   PtrToCtx,
   PtrToStack,        // pointer to the program stack
   PtrToTimer,        // ARG_PTR_TO_TIMER: map value pointer exactly at the value's bpf_timer
+  PtrToWq,           // kfunc arg: map value pointer exactly at the value's bpf_wq
   PtrToSpinLock,     // ARG_PTR_TO_SPIN_LOCK
   PtrToFunc,         // ARG_PTR_TO_FUNC: ld_imm64 BPF_PSEUDO_FUNC
   PtrToStackOrNull,
@@ -70,6 +71,9 @@ struct HelperProto {
 
 // The table: null for an unknown id.
 const HelperProto* find_helper(uint32_t id);
+// kfuncs by name (bpf_wq_init, bpf_wq_set_callback_impl, bpf_wq_start); null if unknown. Their
+// `id` is 0; the hidden `aux` argument of bpf_wq_set_callback_impl is typed None.
+const HelperProto* find_kfunc(const char* name);
 // All known helpers, for listing.
 const HelperProto* helper_table_begin();
 const HelperProto* helper_table_end();
