@@ -63,7 +63,12 @@ nlohmann::json dump_map_json(const Object& object, const MapHandle& map) {
   const struct btf* btf = object.spec().btf ? object.spec().btf->btf : nullptr;
   auto [key_type, value_type] = map_btf_types(object, map.name());
   nlohmann::json entries = nlohmann::json::array();
-  for (const auto& key : map.keys()) {
+  // Sorted as little-endian numbers so output is stable whatever the hash order.
+  auto keys = map.keys();
+  std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
+    return std::lexicographical_compare(a.rbegin(), a.rend(), b.rbegin(), b.rend());
+  });
+  for (const auto& key : keys) {
     auto value = map.lookup(key.data());
     if (!value.ok()) continue;  // deleted meanwhile
     nlohmann::json entry;
