@@ -152,6 +152,19 @@ class Object {
   bool release_map(std::string_view name);
   void release_all_maps();
   void release_programs();
+  // A global variable of .bss/.data/.rodata (or their .data.*/.rodata.* siblings) by its BTF
+  // name: its current bytes / overwrite them (size must match). ENOENT if unknown or released.
+  Result<std::vector<uint8_t>> read_global(std::string_view name) const;
+  Status write_global(std::string_view name, const void* data, size_t size);
+  template <class T>
+  Result<T> global(std::string_view name) const {
+    auto bytes = read_global(name);
+    if (!bytes.ok()) return bytes.take_error();
+    if (bytes->size() != sizeof(T)) return make_error(EINVAL, "global size mismatch");
+    T value;
+    __builtin_memcpy(&value, bytes->data(), sizeof(T));
+    return value;
+  }
   // The parsed object (BTF for pretty-printing, global variables). Always set after load.
   const object::ObjectSpec& spec() const { return *spec_; }
   // The BTF name of every map, including released ones, by index.
