@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   register_prog_commands(app, options);
   register_map_commands(app, options);
   register_misc_commands(app, options);
+  register_run_command(app, options);
   try {
     app.parse(argc, argv);
     return run_selected_command(app, options);
