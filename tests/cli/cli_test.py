@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the hourglass command: each command, the `test` scenario contract, the
+flow_gc example's replay, and every bad-input path (one clear stderr line, non-zero exit).
+
+Usage: cli_test.py HOURGLASS PROGS_DIR EXAMPLES_DIR [unittest args]
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HOURGLASS = PROGS = EXAMPLES = None
+
+
+def hg(*args, check=True):
+    proc = subprocess.run([HOURGLASS, *args], capture_output=True, text=True, timeout=120)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"hourglass {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+    return proc
+
+
+def prog(name):
+    return os.path.join(PROGS, name + ".bpf.o")
+
+
+class Commands(unittest.TestCase):
+    def test_prog_list(self):
+        out = hg("prog", "list", prog("smoke")).stdout
+        self.assertIn("return_pass", out)
+        self.assertIn("xdp", out)
+        listed = json.loads(hg("--json", "prog", "list", prog("runtime_features")).stdout)
+        names = {p["name"]: p for p in listed}
+        self.assertEqual(names["count_protocols"]["type"], "xdp")
+        self.assertEqual(names["tail_entry"]["section"], "tc")
+
+    def test_prog_run(self):
+        self.assertIn("retval 2", hg("prog", "run", prog("smoke"), "--prog", "return_pass").stdout)
+        result = json.loads(hg("--json", "prog", "run", prog("smoke"), "--prog", "return_pass",
+                               "--repeat", "100").stdout)
+        self.assertEqual(result["retval"], 2)
+        self.assertEqual(result["repeat"], 100)
+
+    def test_prog_run_with_data(self):
+        with tempfile.NamedTemporaryFile(suffix=".bin") as f:
+            frame = bytearray(64)
+            frame[12:14] = b"\x86\xdd"
+            f.write(frame)
+            f.flush()
+            result = json.loads(hg("--json", "prog", "run", prog("runtime_features"), "--prog",
+                                   "count_protocols", "--data", f.name).stdout)
+            self.assertEqual(result["retval"], 1)  # XDP_DROP for IPv6
+
+    def test_disasm(self):
+        out = hg("disasm", prog("smoke")).stdout
+        self.assertIn("exit", out)
+        self.assertIn("return_pass", out)
+
+    def test_map_list_dump_update_delete(self):
+        listed = json.loads(hg("--json", "map", "list", prog("runtime_features")).stdout)
+        types = {m["name"]: m["type"] for m in listed}
+        self.assertEqual(types["proto_count"], "hash")
+        self.assertEqual(types["outer"], "array_of_maps")
+        out = json.loads(hg("--json", "map", "update", prog("runtime_features"), "--map", "numbers",
+                            "--key", "3", "--value", "0x2a00000000000000").stdout)
+        self.assertIn({"key": 3, "value": 42}, out)
+        looked = json.loads(hg("--json", "map", "lookup", prog("runtime_features"), "--map",
+                               "numbers", "--key", "03 00 00 00").stdout)
+        self.assertEqual(looked["value"], 0)  # fresh load: arrays start zeroed
+        bad = hg("map", "delete", prog("runtime_features"), "--map", "numbers", "--key", "1",
+                 check=False)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("Invalid argument", bad.stderr)  # arrays cannot delete: -EINVAL
+
+
+class TestScenario(unittest.TestCase):
+    def test_virtual_time_periodic_timer(self):
+        args = ["test", prog("timer_basic"), "--virtual-time", "--run", "start_periodic",
+                "--wait", "30ms"]
+        first = hg(*args).stdout
+        doc = json.loads(first)
+        self.assertEqual(doc["runs"], [{"prog": "start_periodic", "retval": 0}])
+        self.assertEqual(doc["globals"]["periodic_count"], 10)
+        self.assertEqual(doc["globals"]["err"], 0)
+        self.assertEqual(doc["timers"], [])
+        entry0 = doc["maps"]["array"][0]
+        self.assertEqual(entry0["key"], 0)
+        self.assertEqual(entry0["value"]["counter"], 10)
+        self.assertEqual(hg(*args).stdout, first, "virtual time must be deterministic")
+
+    def test_armed_timers_are_listed(self):
+        doc = json.loads(hg("test", prog("timer_basic"), "--virtual-time", "--run",
+                            "start_periodic", "--wait", "2500us").stdout)
+        self.assertEqual(doc["globals"]["periodic_count"], 2)
+        self.assertEqual(len(doc["timers"]), 1)
+        timer = doc["timers"][0]
+        self.assertEqual(timer["map"], "array")
+        self.assertEqual(timer["callback"], "periodic_cb")
+        self.assertEqual(timer["prog"], "start_periodic")
+        self.assertEqual(timer["fired"], 2)
+
+    def test_release_stops_timers(self):
+        doc = json.loads(hg("test", prog("timer_basic"), "--virtual-time", "--run",
+                            "start_periodic", "--release", "array", "--wait", "30ms").stdout)
+        self.assertEqual(doc["globals"]["periodic_count"], 0)
+        self.assertNotIn("array", doc["maps"])
+        self.assertEqual(doc["timers"], [])
+
+    def test_release_then_init_is_eperm(self):
+        doc = json.loads(hg("test", prog("timer_basic"), "--release", "hmap", "--run",
+                            "init_released").stdout)
+        self.assertEqual(doc["globals"]["rc_init_released"], -1)
+
+    def test_real_time(self):
+        doc = json.loads(hg("test", prog("timer_basic"), "--run", "start_periodic",
+                            "--wait", "300ms").stdout)
+        self.assertEqual(doc["globals"]["periodic_count"], 10)
+
+    def test_bad_steps(self):
+        for args, words in [
+            (["--wait", "3 parsecs"], "bad duration"),
+            (["--run", "nope"], "no program 'nope'"),
+            (["--release", "nomap"], "no map 'nomap'"),
+            (["--frobnicate"], "unknown option"),
+        ]:
+            proc = hg("test", prog("timer_basic"), *args, check=False)
+            self.assertNotEqual(proc.returncode, 0, args)
+            self.assertIn(words, proc.stderr, args)
+            self.assertEqual(proc.stdout, "", "no JSON on failure")
+
+
+class FlowGcExample(unittest.TestCase):
+    def test_replay_matches_the_model_and_repeats(self):
+        expect = json.load(open(os.path.join(EXAMPLES, "flows.expect.json")))
+        args = ["--json", "run", os.path.join(EXAMPLES, "flow_gc.bpf.o"), "--pcap",
+                os.path.join(EXAMPLES, "flows.pcap"), "--virtual-time", "--quiet"]
+        first = hg(*args).stdout
+        summary = json.loads(first)
+        self.assertEqual(summary["packets"], expect["packets"])
+        self.assertEqual(summary["verdicts"]["pass"], expect["packets"])
+        self.assertEqual(summary["globals"]["flows_seen"], expect["flows_seen"])
+        self.assertEqual(summary["globals"]["flows_collected"], expect["flows_collected"])
+        self.assertEqual(summary["maps"]["flows"], expect["flows_open_at_end"])
+        self.assertEqual(summary["timers_armed"], expect["flows_open_at_end"])
+        self.assertEqual(hg(*args).stdout, first)
+
+    def test_drain_collects_everything(self):
+        expect = json.load(open(os.path.join(EXAMPLES, "flows.expect.json")))
+        summary = json.loads(hg("--json", "run", os.path.join(EXAMPLES, "flow_gc.bpf.o"), "--pcap",
+                                os.path.join(EXAMPLES, "flows.pcap"), "--virtual-time", "--quiet",
+                                "--drain", "31s").stdout)
+        self.assertEqual(summary["globals"]["flows_collected"], expect["flows_collected_after_drain"])
+        self.assertEqual(summary["maps"]["flows"], 0)
+
+
+class BadInput(unittest.TestCase):
+    def assert_fails(self, args, words):
+        proc = hg(*args, check=False)
+        self.assertNotEqual(proc.returncode, 0, args)
+        self.assertIn(words, proc.stderr, args)
+        self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+        return proc
+
+    def test_missing_file(self):
+        self.assert_fails(["prog", "list", "/nonexistent.bpf.o"], "nonexistent")
+
+    def test_not_an_elf(self):
+        with tempfile.NamedTemporaryFile(suffix=".o") as f:
+            f.write(b"not an object at all")
+            f.flush()
+            self.assert_fails(["prog", "list", f.name], f.name)
+
+    def test_unknown_program(self):
+        self.assert_fails(["prog", "run", prog("smoke"), "--prog", "nope"], "no program 'nope'")
+
+    def test_unknown_map(self):
+        self.assert_fails(["map", "dump", prog("smoke"), "--map", "nope"], "no map 'nope'")
+
+    def test_bad_key(self):
+        self.assert_fails(["map", "lookup", prog("runtime_features"), "--map", "numbers", "--key",
+                           "zz"], "bad key")
+
+    def test_usage_errors(self):
+        self.assert_fails(["prog", "run", prog("smoke")], "--prog")
+        self.assert_fails(["frobnicate"], "frobnicate")
+
+    def test_malformed_pcap(self):
+        with open(os.path.join(EXAMPLES, "flows.pcap"), "rb") as src:
+            data = src.read(24 + 16 + 40)  # header, one record header, part of its frame
+        with tempfile.NamedTemporaryFile(suffix=".pcap") as f:
+            f.write(data)
+            f.flush()
+            self.assert_fails(["run", os.path.join(EXAMPLES, "flow_gc.bpf.o"), "--pcap", f.name,
+                               "--virtual-time", "--quiet"], "capture")
+        with tempfile.NamedTemporaryFile(suffix=".pcap") as f:
+            f.write(b"\x00" * 10)
+            f.flush()
+            self.assert_fails(["run", os.path.join(EXAMPLES, "flow_gc.bpf.o"), "--pcap", f.name],
+                              "cannot read capture")
+
+    def test_no_packet_source(self):
+        self.assert_fails(["run", os.path.join(EXAMPLES, "flow_gc.bpf.o")], "packet source")
+
+
+if __name__ == "__main__":
+    HOURGLASS, PROGS, EXAMPLES = sys.argv[1:4]
+    unittest.main(argv=[sys.argv[0], *sys.argv[4:]], verbosity=2)
