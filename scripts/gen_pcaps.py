@@ -7,8 +7,8 @@
       virtual time: flows seen, flows collected (without and with a final drain).
   gen_pcaps.py heartbeats OUT.pcap [--expect OUT.json]
       Heartbeats from 4 backends (one dies at 20 min, one flaps) plus client traffic (example 2).
-  gen_pcaps.py sampling OUT.pcap
-      Steady traffic for 10 s (example 3).
+  gen_pcaps.py sampling OUT.pcap [--expect OUT.json]
+      Ten seconds of traffic at a swinging rate (example 3): samples and histogram expected.
 """
 import json
 import random
@@ -99,12 +99,119 @@ def flows(out, expect):
             f.write("\n")
 
 
+HEARTBEAT_TIMEOUT_NS = 3 * 10**9
+SAMPLE_PERIOD_NS = 100 * 10**6
+
+
+def write_pcap(out, packets):
+    packets.sort(key=lambda p: p[0])
+    with open(out, "wb") as f:
+        f.write(pcap_header())
+        for ts, frame in packets:
+            f.write(record(ts, frame))
+
+
+def heartbeats(out, expect):
+    """Four backends beat every second; backend 3 dies at 20 min; backend 2 pauses 5 s every
+    10 min; clients (10.9.0.x) send to port 80 all along. 30 minutes in all."""
+    rng = random.Random(7)
+    total = 30 * 60 * 10**9
+    beats = {b: [] for b in range(4)}
+    for b in range(4):
+        t = rng.randrange(0, 10**6) * 1000
+        while t < total:
+            dead = b == 3 and t >= 20 * 60 * 10**9
+            paused = b == 2 and (t % (600 * 10**9)) > 300 * 10**9 and (t % (600 * 10**9)) < 305 * 10**9
+            if not dead and not paused:
+                beats[b].append(t)
+            t += 10**9 + rng.randrange(-50, 50) * 10**6
+    clients = []
+    t = 0
+    while t < total:
+        clients.append((t, rng.randrange(0, 256)))
+        t += rng.randrange(1, 400) * 10**6 + rng.randrange(0, 1000) * 1000
+    packets = [(t, ipv4_frame(bytes([10, 0, 1, b]), ip(0x0A0000), 17, 7000, 9999, 16))
+               for b in beats for t in beats[b]]
+    packets += [(t, ipv4_frame(bytes([10, 9, 0, c]), ip(0x0A0001), 17, 40000, 80, 64)) for t, c in clients]
+    write_pcap(out, packets)
+    if not expect:
+        return
+    events = sorted([(t, "beat", b) for b in beats for t in beats[b]] + [(t, "client", c) for t, c in clients],
+                    key=lambda e: e[0])
+    last = {}
+    steered = [0] * 4
+    went_down = [0] * 4
+    dropped = rerouted = 0
+
+    def up(b, now):  # a timer due at last+T fires before a packet at the same time
+        return b in last and now < last[b] + HEARTBEAT_TIMEOUT_NS
+
+    for now, kind, who in events:
+        if kind == "beat":
+            if who in last and now >= last[who] + HEARTBEAT_TIMEOUT_NS:
+                went_down[who] += 1
+            last[who] = now
+            continue
+        for i in range(4):
+            b = (who % 4 + i) % 4
+            if up(b, now):
+                steered[b] += 1
+                rerouted += 1 if i else 0
+                break
+        else:
+            dropped += 1
+    end = events[-1][0]
+    for b in range(4):
+        if b in last and end >= last[b] + HEARTBEAT_TIMEOUT_NS:
+            went_down[b] += 1
+    with open(expect, "w") as f:
+        json.dump({"packets": len(events), "heartbeats": {b: len(beats[b]) for b in beats},
+                   "steered": steered, "went_down": went_down, "dropped_no_backend": dropped,
+                   "rerouted": rerouted, "up_at_end": [1 if up(b, end) else 0 for b in range(4)]},
+                  f, indent=2)
+        f.write("\n")
+
+
+def sampling(out, expect):
+    """Ten seconds of traffic whose rate swings between about 10 and 2000 packets/s."""
+    import math
+    rng = random.Random(3)
+    total = 10 * 10**9
+    times, t = [], 0
+    while t < total:
+        times.append(t)
+        rate = 1000 + 990 * math.sin(t / 10**9)
+        t += max(1000, int(10**9 / rate)) // 1000 * 1000 + rng.randrange(0, 100) * 1000
+    packets = [(ts, ipv4_frame(ip(1), ip(2), 17, 1, 2, 32)) for ts in times]
+    write_pcap(out, packets)
+    if not expect:
+        return
+    t0, end = times[0], times[-1]
+    fires = []
+    k = 1
+    while t0 + k * SAMPLE_PERIOD_NS <= end:
+        fires.append(t0 + k * SAMPLE_PERIOD_NS)
+        k += 1
+    hist = [0] * 16
+    i = 0
+    for fire in fires:
+        count = 0
+        while i < len(times) and times[i] < fire:
+            count += 1
+            i += 1
+        hist[min(count.bit_length(), 15)] += 1
+    with open(expect, "w") as f:
+        json.dump({"packets": len(times), "samples": len(fires), "histogram": hist}, f, indent=2)
+        f.write("\n")
+
+
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("flows",):
+    kinds = {"flows": flows, "heartbeats": heartbeats, "sampling": sampling}
+    if len(argv) < 3 or argv[1] not in kinds:
         print(__doc__, file=sys.stderr)
         return 2
     expect = argv[argv.index("--expect") + 1] if "--expect" in argv else None
-    {"flows": flows}[argv[1]](argv[2], expect)
+    kinds[argv[1]](argv[2], expect)
     return 0
 
 

@@ -33,6 +33,7 @@ struct RunArgs {
   std::string drain;
   bool virtual_time = false;
   bool quiet = false;
+  std::vector<std::string> dump_maps;
 };
 
 constexpr const char* kVerdictNames[] = {"aborted", "drop", "pass", "tx", "redirect"};
@@ -162,6 +163,11 @@ int run_object(const RunArgs& args, GlobalOptions options) {
     if (map && map.name()[0] != '.') map_sizes[map.name()] = map.element_count();
   summary["maps"] = map_sizes;
   summary["globals"] = globals_json(object);
+  for (const auto& name : args.dump_maps) {
+    MapHandle map = object.map(name);
+    if (!map) throw CliError("no map '" + name + "' to dump");
+    summary["contents"][name] = dump_map_json(object, map);
+  }
   summary["stopped_by_signal"] = stop_requested.load();
   if (options.json) {
     std::cout << summary.dump(2) << "\n";
@@ -173,6 +179,10 @@ int run_object(const RunArgs& args, GlobalOptions options) {
     std::cout << fmt::format("  timers: {} fired, {} still armed\n", runtime->timers_fired(), runtime->timers().size());
     for (auto& [name, size] : map_sizes.items()) std::cout << fmt::format("  map {}: {} entries\n", name, size.get<uint64_t>());
     for (auto& [name, value] : summary["globals"].items()) std::cout << fmt::format("  {} = {}\n", name, value.dump());
+    if (summary.contains("contents"))
+      for (auto& [name, entries] : summary["contents"].items())
+        for (const auto& entry : entries)
+          std::cout << fmt::format("  {}[{}] = {}\n", name, entry["key"].dump(), entry["value"].dump());
   }
   object = Object{};  // release maps (and so timers) before the runtime goes
   return stop_requested.load() ? 130 : 0;
@@ -191,6 +201,7 @@ void register_run_command(CLI::App& app, GlobalOptions& options) {
   run->add_option("--duration", args->duration, "Stop after this much (capture or real) time, e.g. 10s");
   run->add_option("--drain", args->drain, "Under virtual time, advance this much after the last packet");
   run->add_flag("--quiet", args->quiet, "No status line");
+  run->add_option("--dump", args->dump_maps, "Include this map's contents in the summary (repeatable)");
   run->callback([args, &options] { selected_command() = [args, &options] { return run_object(*args, options); }; });
 }
 

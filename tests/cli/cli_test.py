@@ -154,6 +154,36 @@ class FlowGcExample(unittest.TestCase):
         self.assertEqual(summary["maps"]["flows"], 0)
 
 
+class HealthCheckExample(unittest.TestCase):
+    def test_backends_go_down_and_traffic_moves(self):
+        expect = json.load(open(os.path.join(EXAMPLES, "heartbeats.expect.json")))
+        summary = json.loads(hg("--json", "run", os.path.join(EXAMPLES, "health_check.bpf.o"),
+                                "--pcap", os.path.join(EXAMPLES, "heartbeats.pcap"), "--virtual-time",
+                                "--quiet", "--dump", "backends").stdout)
+        self.assertEqual(summary["packets"], expect["packets"])
+        backends = [e["value"] for e in summary["contents"]["backends"]]
+        self.assertEqual([b["steered"] for b in backends], expect["steered"])
+        self.assertEqual([b["went_down"] for b in backends], expect["went_down"])
+        self.assertEqual([b["up"] for b in backends], expect["up_at_end"])
+        self.assertEqual([b["heartbeats"] for b in backends],
+                         [expect["heartbeats"][str(i)] for i in range(4)])
+        self.assertEqual(summary["globals"]["dropped_no_backend"], expect["dropped_no_backend"])
+        self.assertEqual(summary["globals"]["rerouted"], expect["rerouted"])
+        self.assertEqual(summary["verdicts"]["tx"], sum(expect["steered"]))
+
+
+class SamplingExample(unittest.TestCase):
+    def test_histogram_matches_the_model(self):
+        expect = json.load(open(os.path.join(EXAMPLES, "sampling.expect.json")))
+        summary = json.loads(hg("--json", "run", os.path.join(EXAMPLES, "sampling.bpf.o"),
+                                "--pcap", os.path.join(EXAMPLES, "sampling.pcap"), "--virtual-time",
+                                "--quiet", "--dump", "histogram", "--dump", "state").stdout)
+        self.assertEqual(summary["globals"]["total_packets"], expect["packets"])
+        self.assertEqual([e["value"] for e in summary["contents"]["histogram"]], expect["histogram"])
+        self.assertEqual(summary["contents"]["state"][0]["value"]["samples"], expect["samples"])
+        self.assertEqual(summary["timers_armed"], 1)
+
+
 class BadInput(unittest.TestCase):
     def assert_fails(self, args, words):
         proc = hg(*args, check=False)
