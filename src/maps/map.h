@@ -49,6 +49,9 @@ inline constexpr uint64_t kAny = 0, kNoExist = 1, kExist = 2, kLock = 4;
 // Map creation flags (kernel UAPI).
 inline constexpr uint32_t kFlagNoPrealloc = 1u << 0, kFlagRdonlyProg = 1u << 7,
                           kFlagWronlyProg = 1u << 8, kFlagMmapable = 1u << 10;
+inline constexpr uint32_t kFlagNoCommonLru = 1u << 1, kFlagNumaNode = 1u << 2,
+                          kFlagRdonly = 1u << 3, kFlagWronly = 1u << 4, kFlagZeroSeed = 1u << 6,
+                          kFlagPreserveElems = 1u << 11, kFlagInnerMap = 1u << 12;
 
 // Where a value's hidden fields sit, found once from the value's BTF (object/) and read by the
 // verifier, every copy path and the timer engine. -1 = absent.
@@ -151,6 +154,11 @@ class Map {
  protected:
   // Called once when the user count drops to zero (kernel map_release_uref).
   virtual void release_user_refs() noexcept;
+  // Called once when the last reference goes away, before the map object is retired to the
+  // epoch reclaimer (its destructor runs after a grace period): free every element's special
+  // fields through the hooks, release held programs and inner maps. The destructor then only
+  // frees memory and never calls hooks.
+  virtual void release_contents() noexcept {}
   // Helper for implementations: free a value's special fields through the hooks, if any.
   void free_special_fields(void* value) noexcept;
 
