@@ -2,8 +2,16 @@
 // timers running. --pcap replays a capture (with --virtual-time the clock follows the packets'
 // timestamps, so timers fire at packet time); a status line while it runs, a summary at the end,
 // and a clean stop on Ctrl-C that releases the maps (and so the timers).
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <pcap/pcap.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <atomic>
 #include <chrono>
@@ -135,10 +143,76 @@ void replay_pcap(const RunArgs& args, Runtime& runtime, const Object& object,
   }
 }
 
+// Closes a file descriptor on every exit path.
+struct FdCloser {
+  int fd;
+  ~FdCloser() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+int open_packet_socket(const std::string& interface) {
+  unsigned index = if_nametoindex(interface.c_str());
+  if (index == 0) throw CliError("unknown interface '" + interface + "'");
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  if (fd < 0)
+    throw CliError(fmt::format("cannot open a packet socket on '{}': {}", interface, std::strerror(errno)));
+  // Our own XDP_TX frames must not come back as input.
+  int one = 1;
+  setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
+  sockaddr_ll address{};
+  address.sll_family = AF_PACKET;
+  address.sll_protocol = htons(ETH_P_ALL);
+  address.sll_ifindex = static_cast<int>(index);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) {
+    int saved = errno;
+    close(fd);
+    throw CliError(fmt::format("cannot bind to '{}': {}", interface, std::strerror(saved)));
+  }
+  return fd;
+}
+
+// Live packets from an AF_PACKET socket. Verdicts: XDP_TX sends the (possibly rewritten) frame
+// back out of the interface; drop and pass are counted (a packet socket sees a copy, so the
+// kernel's own delivery is not affected; see docs/compatibility.md).
+void run_interface(const RunArgs& args, Runtime& runtime, const Object& object,
+                   const ProgramHandle& prog, Counters& counters) {
+  FdCloser socket_fd{open_packet_socket(args.interface)};
+  const uint64_t limit_ns = parse_ns(args.duration);
+  auto start = std::chrono::steady_clock::now();
+  auto last_status = start;
+  std::vector<uint8_t> frame(65536);
+  TestRunOptions run;
+  while (!stop_requested.load()) {
+    auto now = std::chrono::steady_clock::now();
+    if (limit_ns && static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - start).count()) >= limit_ns)
+      break;
+    pollfd pfd{socket_fd.fd, POLLIN, 0};
+    int ready = poll(&pfd, 1, 100);
+    if (ready < 0 && errno != EINTR) throw CliError(fmt::format("poll: {}", std::strerror(errno)));
+    if (ready > 0) {
+      ssize_t len = recv(socket_fd.fd, frame.data(), frame.size(), MSG_DONTWAIT);
+      if (len > 0) {
+        run.data_in.assign(frame.begin(), frame.begin() + len);
+        auto result = prog.test_run(run);
+        if (!result.ok()) throw CliError(result.error().message);
+        count_verdict(counters, result->retval);
+        if (result->retval == 3 /* XDP_TX */)
+          send(socket_fd.fd, result->data_out.data(), result->data_out.size(), 0);
+      }
+    }
+    if (!args.quiet && isatty(STDERR_FILENO) && std::chrono::steady_clock::now() - last_status > std::chrono::seconds(1)) {
+      std::cerr << "\r" << status_line(runtime, object, counters) << std::flush;
+      last_status = std::chrono::steady_clock::now();
+    }
+  }
+}
+
 int run_object(const RunArgs& args, GlobalOptions options) {
   if (args.pcap.empty() == args.interface.empty())
     throw CliError("give exactly one packet source: --pcap FILE or --interface IF");
-  if (!args.interface.empty()) throw CliError("--interface is not supported yet");
+  if (!args.interface.empty() && args.virtual_time)
+    throw CliError("--virtual-time needs --pcap (live packets run in real time)");
   options.virtual_time = args.virtual_time;
   auto runtime = make_runtime(options);
   Object object = load_or_throw(*runtime, args.object);
@@ -146,7 +220,8 @@ int run_object(const RunArgs& args, GlobalOptions options) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   Counters counters;
-  replay_pcap(args, *runtime, object, prog, counters);
+  if (!args.pcap.empty()) replay_pcap(args, *runtime, object, prog, counters);
+  else run_interface(args, *runtime, object, prog, counters);
   if (!args.virtual_time) runtime->quiesce_timers();
   if (!args.quiet && isatty(STDERR_FILENO)) std::cerr << "\r\033[K";
 
@@ -172,7 +247,8 @@ int run_object(const RunArgs& args, GlobalOptions options) {
   if (options.json) {
     std::cout << summary.dump(2) << "\n";
   } else {
-    std::cout << fmt::format("{}: {} packets through '{}'\n", args.pcap, counters.packets, prog.name());
+    std::cout << fmt::format("{}: {} packets through '{}'\n", args.pcap.empty() ? args.interface : args.pcap,
+                             counters.packets, prog.name());
     std::cout << fmt::format("  verdicts: pass {}  drop {}  tx {}  aborted {}  redirect {}\n",
                              counters.verdicts[2], counters.verdicts[1], counters.verdicts[3],
                              counters.verdicts[0], counters.verdicts[4]);
