@@ -65,8 +65,19 @@ inline constexpr int kMaxTailCalls = 33;  // MAX_TAIL_CALL_CNT
 inline uint8_t insn_class(const Insn& insn) { return insn.opcode & 0x07; }
 inline bool is_ld_imm64(const Insn& insn) { return insn.opcode == kOpLdImm64; }
 
+// Resolves a helper id to its name ("bpf_map_lookup_elem") or null when unknown. isa/ sits below
+// helpers/, so the helper table reaches the disassembler only through this callback
+// (vm::helper_name is one that reads helpers::find_helper).
+using HelperNameFn = const char* (*)(int32_t helper_id);
+
 // One instruction as text in the kernel's (bpftool's) notation, e.g. "r0 = *(u32 *)(r1 +4)".
-// `next` is the second slot of an ld_imm64 (may be null otherwise).
+// `next` is the second slot of an ld_imm64 (may be null otherwise). Helper calls print as
+// "call bpf_map_lookup_elem#1" when `helper_name` knows the id, else "call #1".
 std::string disassemble(const Insn& insn, const Insn* next);
+std::string disassemble(const Insn& insn, const Insn* next, HelperNameFn helper_name);
+
+// Names of opcodes for messages ("unknown opcode 0x8f"): true if `insn` is an instruction the
+// ISA (RFC 9669 plus the kernel's pseudo forms) defines, ignoring register numbers.
+bool is_known_opcode(const Insn& insn);
 
 }  // namespace hourglass::isa

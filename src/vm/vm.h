@@ -57,6 +57,8 @@ class Program final : public ProgramRef {
   const std::vector<isa::Insn>& insns() const { return insns_; }
 
   struct Impl;
+  // The prepared image (vm-private type; a tail call jumps into the target's image).
+  const Impl* image() const noexcept { return impl_.get(); }
 
  private:
   Program() = default;
@@ -67,6 +69,10 @@ class Program final : public ProgramRef {
   std::atomic<uint64_t> refs_{1};
   std::unique_ptr<Impl> impl_;
 };
+
+// Name of helper `helper_id` from the helper table, or null; an isa::HelperNameFn for
+// isa::disassemble.
+const char* helper_name(int32_t helper_id);
 
 // Runs a raw instruction stream with no maps and no relocations (conformance plugin). Helper id 5
 // is bound to bpf_ktime_get_ns as in the kernel's table.

@@ -1,0 +1,85 @@
+// vm-private: the prepared image of a program, shared by the preparation pass (prepare.cpp) and the
+// interpreter (interpreter.cpp). A JIT back-end would add its native code beside `code` here and
+// keep everything else (relocations, callback targets, map references) as it is.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "common/program_ref.h"
+#include "helpers/proto.h"
+#include "hourglass/result.h"
+#include "isa/insn.h"
+#include "maps/map.h"
+#include "vm/vm.h"
+
+namespace hourglass::vm {
+
+// Internal opcodes: encodings the ISA leaves unused (ALU/JMP operation 0xe0/0xf0), given to
+// instructions whose meaning depends on more than the opcode byte, so that the interpreter's one
+// switch on the opcode byte needs no second look.
+inline constexpr uint8_t kOpMovsx64 = 0xef;   // ALU64 mov with off 8/16/32
+inline constexpr uint8_t kOpMovsx32 = 0xec;   // ALU32 mov with off 8/16
+inline constexpr uint8_t kOpLocalCall = 0xe5;  // call with src = BPF_PSEUDO_CALL; value = target pc
+inline constexpr uint8_t kOpTailCall = 0xf5;   // helper 12, implemented by the vm
+inline constexpr uint8_t kOpLdImm64Tail = 0x00;  // second slot of ld_imm64, never executed
+inline constexpr uint8_t kOpFellOff = 0xf7;      // sentinel after the last instruction
+
+// One pre-decoded instruction slot: registers unpacked, relocations resolved. 16 bytes: `off` and
+// `value` share storage because no instruction needs both.
+struct Slot {
+  uint8_t opcode = 0;
+  uint8_t dst = 0;
+  uint8_t src = 0;
+  int32_t imm = 0;
+  union {
+    int64_t off = 0;  // loads, stores, atomics, jumps, div/mod (1 = signed), movsx (width)
+    // ld_imm64: the 64-bit value to load (relocated). helper/kfunc call: the HelperFn. local
+    // call: the absolute target pc.
+    uint64_t value;
+  };
+};
+static_assert(sizeof(Slot) == 16);
+
+// Resolves helper ids for calls (static and callx). Program::create uses the helper table;
+// run_raw a tiny table of its own.
+using HelperResolver = helpers::HelperFn (*)(int32_t helper_id);
+
+struct Program::Impl {
+  Program* self = nullptr;  // null for run_raw images
+  std::vector<Slot> code;
+  std::vector<maps::Map*> used_maps;  // one reference each, released by ~Program
+  // Stable addresses: ld_imm64 BPF_PSEUDO_FUNC loads &callbacks[i] into a register.
+  std::deque<CallbackTarget> callbacks;
+  std::deque<std::string> callback_names;
+  const HelperEnv* env = nullptr;
+  HelperResolver resolve_helper = nullptr;
+  Engine engine = Engine::Interpreter;
+
+  bool uses_map(const void* map) const;
+  const CallbackTarget* find_callback(uint64_t address) const;
+};
+
+// Validates `input.insns` and builds `image` from them (image.self is already set). Errors name
+// the instruction index. On error the maps acquired so far stay in image.used_maps, so the
+// caller's normal cleanup releases them.
+Status prepare_image(Program::Impl& image, const ImageInput& input, HelperResolver resolve_helper);
+
+// Why a nested run (a callback invoked from a helper) failed, handed to the enclosing run on this
+// thread, which stops with the same error once the helper returns.
+void set_pending_abort(Error error);
+
+// Runs `image` from `entry_pc` with R1..R5 on this thread. The caller has set up the RunContext
+// and holds an EpochGuard.
+Result<uint64_t> interpret(const Program::Impl& image, uint32_t entry_pc, const uint64_t args[5]);
+
+// Error unless `engine` is available (the JIT is not, yet).
+Status check_engine(Engine engine);
+
+// CallbackTarget::invoke for interpreted images.
+uint64_t invoke_callback(const CallbackTarget* self, uint64_t r1, uint64_t r2, uint64_t r3,
+                         uint64_t r4, uint64_t r5);
+
+}  // namespace hourglass::vm
