@@ -1,0 +1,62 @@
+// Helpers for the vm tests: assembling text programs and building single instructions.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "assembler.h"
+#include "isa/insn.h"
+#include "vm/vm.h"
+
+namespace hourglass::vm::testing {
+
+inline std::vector<isa::Insn> assemble_or_die(const std::vector<std::string>& lines) {
+  auto program = conformance::assemble(lines);
+  EXPECT_TRUE(program.ok()) << (program.ok() ? "" : program.error().message);
+  return program.ok() ? *program : std::vector<isa::Insn>{};
+}
+
+// Runs an assembled program through run_raw with r1 = memory, r2 = its size.
+inline Result<uint64_t> run_text(const std::vector<std::string>& lines, void* memory = nullptr,
+                                 size_t size = 0) {
+  return run_raw(assemble_or_die(lines), memory, size);
+}
+
+inline isa::Insn insn(uint8_t opcode, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0,
+                      int32_t imm = 0) {
+  isa::Insn result;
+  result.opcode = opcode;
+  result.dst = dst;
+  result.src = src;
+  result.off = off;
+  result.imm = imm;
+  return result;
+}
+
+// ld_imm64 with a pseudo source (two slots).
+inline void append_ld_imm64(std::vector<isa::Insn>& program, uint8_t dst, uint8_t pseudo,
+                            int32_t imm, int32_t next_imm = 0) {
+  program.push_back(insn(isa::kOpLdImm64, dst, pseudo, 0, imm));
+  program.push_back(insn(0, 0, 0, 0, next_imm));
+}
+
+inline void append(std::vector<isa::Insn>& program, const std::vector<std::string>& lines) {
+  auto more = assemble_or_die(lines);
+  program.insert(program.end(), more.begin(), more.end());
+}
+
+// Owns one reference on a Program and drops it at scope exit.
+struct ProgramHolder {
+  Program* program = nullptr;
+  explicit ProgramHolder(Program* p) : program(p) {}
+  ~ProgramHolder() {
+    if (program) program->release();
+  }
+  ProgramHolder(const ProgramHolder&) = delete;
+  ProgramHolder& operator=(const ProgramHolder&) = delete;
+  Program* operator->() const { return program; }
+};
+
+}  // namespace hourglass::vm::testing
