@@ -139,7 +139,10 @@ std::vector<std::string> ProgramHandle::disassemble() const {
   for (size_t i = 0; i < insns.size(); ++i) {
     const isa::Insn* next = i + 1 < insns.size() ? &insns[i + 1] : nullptr;
     lines.push_back(isa::disassemble(insns[i], next));
-    if (isa::is_ld_imm64(insns[i])) lines.emplace_back();  // second slot
+    if (isa::is_ld_imm64(insns[i]) && next) {
+      lines.emplace_back();  // the second slot belongs to the ld_imm64 above
+      ++i;
+    }
   }
   return lines;
 }

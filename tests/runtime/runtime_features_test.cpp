@@ -5,6 +5,8 @@
 #include <mutex>
 #include <thread>
 
+#include "maps/map.h"
+#include "vm/vm.h"
 #include "test_support.h"
 
 namespace hourglass::testing {

@@ -3,6 +3,7 @@
 // rules from inside callbacks, LRU eviction of a running timer's element, ABS and CPU_PIN, and
 // the map-uref rule.
 #include <cerrno>
+#include <cstring>
 
 #include "test_support.h"
 
