@@ -62,10 +62,16 @@ TEST_P(Concurrency, HeldValuesStayReadableUnderChurn) {
   std::atomic<uint64_t> failures{0};
   std::atomic<bool> writers_done{false};
   std::atomic<uint64_t> held_checks{0};
+  std::atomic<bool> reader_started{false};
+  for (uint64_t key = 0; key < kKeys / 2; ++key) {
+    Value v{key, 0, key ^ kCheckSalt};
+    ASSERT_EQ(map->user_update(&key, &v, kAny), 0);
+  }
 
   std::thread reader([&] {
     set_current_vcpu(7);
-    while (!writers_done.load()) {
+    for (int rounds = 0; !writers_done.load() || rounds < 20; ++rounds) {
+      reader_started = true;
       EpochGuard guard;
       const Value* held[kKeys];
       Value copies[kKeys];
@@ -84,6 +90,7 @@ TEST_P(Concurrency, HeldValuesStayReadableUnderChurn) {
       }
     }
   });
+  while (!reader_started) std::this_thread::yield();
   std::vector<std::thread> writers;
   for (uint32_t t = 0; t < 4; ++t) writers.emplace_back(writer, std::ref(*map), t, std::ref(failures));
   for (auto& t : writers) t.join();
