@@ -123,6 +123,8 @@ int use_maps(struct xdp_md *ctx) {
   bss_hits++;
   bss_more[2] = 1;
   bpf_printk("hits %llu", bss_hits);
+  // A string literal passed directly lands in .rodata.str1.1 (a mergeable-strings section).
+  bpf_trace_printk("literal\n", sizeof("literal\n"));
   bpf_tail_call(ctx, &jump_table, 2);
   return XDP_PASS;
 }
