@@ -1,0 +1,140 @@
+// Private to timers/: the objects behind struct bpf_timer / struct bpf_wq, the per-vCPU queues
+// and the engine's shared state. See docs/timers.md for the whole picture.
+//
+// Locking (outer to inner; nothing else is ever held while calling into BPF code or
+// ProgramRef::release, kernel bug 9):
+//   TimerObj::lock  ->  CpuQueue::mutex
+//   WqObj::lock     ->  WqPool::mutex
+// Workers take a queue mutex alone when popping a due timer, then the timer's lock alone to read
+// its callback. The advance mutex (virtual time) is outermost and held across callbacks.
+//
+// Lifetimes: the first 8 bytes of the 16-byte field hold the object pointer. It is published by
+// init (CAS from null) and taken back by free (exchange to null). Helpers load it inside an
+// EpochGuard; free marks the object dead under its lock, unqueues it and hands it to
+// maps::retire(), so a helper or worker that loaded the pointer before the exchange still finds
+// valid memory (and sees `dead`). Workers take their guard while the object is still queued
+// (under the queue mutex), before the free path can unqueue it.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/program_ref.h"
+#include "maps/map.h"
+#include "timers/timer_wheel.h"
+#include "timers/timers.h"
+#include "timers/tiny_lock.h"
+
+namespace hourglass::timers {
+
+// One armed-or-not bpf_timer. ~120 bytes (static_assert in timer_ops.cpp).
+struct TimerObj : WheelNode {
+  TinyLock lock;  // protects dead, callback, prog, cpu (cpu also needs the queue mutex to change)
+  std::atomic<uint32_t> running{0};    // callbacks of this timer executing right now
+  std::atomic<int32_t> cancelling{0};  // callbacks cancelling this timer (6.10 -EDEADLK rule)
+  uint32_t cpu = 0;                    // queue that holds it, or held it last
+  uint8_t clock_id = 0;
+  bool dead = false;                   // freed: every helper now returns -EINVAL
+  maps::Map* map = nullptr;            // no reference: the map frees its timers before dying
+  void* value = nullptr;               // start of the map value holding the field
+  const CallbackTarget* callback = nullptr;  // valid while `prog` is held
+  ProgramRef* prog = nullptr;          // one reference, taken by set_callback
+  int64_t clock_offset = 0;            // timer clock minus base clock at arm time (listing)
+  std::atomic<uint64_t> fire_count{0};
+};
+
+// One bpf_wq.
+struct WqObj {
+  TinyLock lock;  // protects dead, callback, prog
+  std::atomic<uint32_t> running{0};
+  bool dead = false;
+  bool pending = false;  // on the pool list; pending/next/prev are protected by WqPool::mutex
+  WqObj* next = nullptr;
+  WqObj* prev = nullptr;
+  maps::Map* map = nullptr;
+  void* value = nullptr;
+  const CallbackTarget* callback = nullptr;
+  ProgramRef* prog = nullptr;
+};
+
+struct CpuQueue {
+  explicit CpuQueue(uint64_t now_ns) : wheel(now_ns) {}
+  std::mutex mutex;  // protects wheel (membership of every TimerObj queued here), sleep_until, busy
+  std::condition_variable wake;
+  TimerWheel wheel;
+  uint64_t sleep_until = 0;  // worker's planned wake-up; 0 while it is awake
+  bool busy = false;         // worker is running a callback
+  std::atomic<bool> stop{false};
+  std::atomic<uint32_t> generation{0};  // bumped on insert: ends a precision spin early
+  std::atomic<uint64_t> armed{0};       // wheel.size(), readable without the mutex
+  std::thread worker;
+};
+
+struct WqPool {
+  std::mutex mutex;  // protects the pending list (and WqObj::pending/next/prev), busy, stop
+  std::condition_variable wake;
+  WqObj* head = nullptr;
+  WqObj* tail = nullptr;
+  uint32_t busy = 0;
+  bool stop = false;
+  std::vector<std::thread> workers;
+
+  void push_back(WqObj* wq);
+  void unlink(WqObj* wq);
+  WqObj* pop_front();
+};
+
+// The timer whose callback runs on this thread (null if none) and the depth of async callbacks
+// (timer or wq) running on this thread: free paths never block inside a callback (bug 8).
+extern thread_local TimerObj* tls_running_timer;
+extern thread_local uint32_t tls_async_depth;
+
+struct TimerEngine::Impl {
+  explicit Impl(const EngineOptions& opts);
+
+  EngineOptions options;
+  std::vector<std::unique_ptr<CpuQueue>> queues;
+  std::atomic<uint64_t> virtual_now;
+  std::atomic<uint64_t> arm_seq{0};
+  std::atomic<uint64_t> fired_total{0};
+  std::mutex advance_mutex;  // one advancing thread at a time (virtual time)
+  std::mutex shutdown_mutex;
+  bool shut_down = false;  // protected by shutdown_mutex
+  WqPool pool;
+
+  uint64_t clock_now(uint32_t clock_id) const;
+  uint64_t base_now() const { return clock_now(kClockMonotonic); }
+  CpuQueue& queue(uint32_t cpu) { return *queues[cpu]; }
+  uint32_t arming_cpu() const;
+
+  void start_workers();
+  void stop_workers();
+  void worker_main(uint32_t cpu);
+  void wq_worker_main(uint32_t index);
+
+  // Runs one popped timer (caller holds an EpochGuard and incremented t->running).
+  void fire_timer(TimerObj* t);
+  void fire_wq(WqObj* wq);
+  // Both: the object was already taken out of its field.
+  void free_timer(TimerObj* t);
+  void free_wq(WqObj* wq);
+  // Virtual time: runs queued wq callbacks on this thread; true if any ran.
+  bool run_pending_wq_inline();
+  bool wq_idle();
+};
+
+// The pointer slot at the start of a 16-byte bpf_timer / bpf_wq field (8-aligned by UAPI).
+template <class T>
+std::atomic_ref<T*> field_slot(void* field) {
+  return std::atomic_ref<T*>(*static_cast<T**>(field));
+}
+
+void wait_until_idle(std::atomic<uint32_t>& running);
+bool element_is_live(maps::Map* map, void* value);
+
+}  // namespace hourglass::timers
