@@ -1,0 +1,99 @@
+// hourglass-bench: runs the same bench/progs/*.bpf.o on Hourglass and on the host kernel and
+// prints one Markdown table per section (see docs/performance.md). Never asserts on timing.
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include "bench.h"
+
+using namespace hourglass::bench;
+
+namespace {
+
+void print_usage(const std::vector<Section>& sections) {
+  std::printf(
+      "usage: hourglass-bench [--quick] [--section ID]... [--no-kernel] [--skip-verification]\n"
+      "                       [--progs-dir DIR]\n"
+      "  --quick              a few seconds in all (smaller counts and windows)\n"
+      "  --section ID         run only this section (repeatable):");
+  for (const auto& section : sections) std::printf(" %s", section.id.c_str());
+  std::printf(
+      "\n  --no-kernel          leave the kernel column n/a\n"
+      "  --skip-verification  load into Hourglass without verifying (debugging only)\n"
+      "  --progs-dir DIR      where the bench .bpf.o files are (default: the build's)\n");
+}
+
+std::string cpu_model() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(colon + 2);
+    }
+  }
+  return "unknown";
+}
+
+void print_machine(const BenchConfig& config) {
+  utsname names{};
+  uname(&names);
+  std::printf("# hourglass-bench%s\n\n", config.quick ? " --quick" : "");
+  std::printf("machine: %s, %ld CPUs online, Linux %s\n", cpu_model().c_str(),
+              sysconf(_SC_NPROCESSORS_ONLN), names.release);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<Section> sections = all_sections();
+  BenchConfig config;
+  config.progs_dir = HG_BENCH_PROGS_DIR;
+  std::set<std::string> chosen;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    if (arg == "--quick") {
+      config.quick = true;
+    } else if (arg == "--no-kernel") {
+      config.kernel = false;
+    } else if (arg == "--skip-verification") {
+      config.skip_verification = true;
+    } else if (arg == "--section" || arg == "--progs-dir") {
+      const char* value = next();
+      if (!value) {
+        std::fprintf(stderr, "hourglass-bench: %s needs a value\n", arg.c_str());
+        return 2;
+      }
+      if (arg == "--section") chosen.insert(value);
+      else config.progs_dir = value;
+    } else if (arg == "--help" || arg == "-h") {
+      print_usage(sections);
+      return 0;
+    } else {
+      std::fprintf(stderr, "hourglass-bench: unknown argument '%s'\n", arg.c_str());
+      print_usage(sections);
+      return 2;
+    }
+  }
+  for (const auto& id : chosen) {
+    bool known = false;
+    for (const auto& section : sections) known = known || section.id == id;
+    if (!known) {
+      std::fprintf(stderr, "hourglass-bench: unknown section '%s'\n", id.c_str());
+      return 2;
+    }
+  }
+
+  print_machine(config);
+  for (const auto& section : sections) {
+    if (!chosen.empty() && !chosen.count(section.id)) continue;
+    run_section(section, config);
+  }
+  return 0;
+}

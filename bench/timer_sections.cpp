@@ -1,0 +1,157 @@
+// Sections 1 and 2: the cost of single timer operations, and of start as armed timers pile up
+// (with the memory each armed timer takes).
+#include <chrono>
+#include <thread>
+
+#include "bench.h"
+
+namespace hourglass::bench {
+namespace {
+
+void measure_timer_ops(Backend& backend, const BenchConfig& config, SideResult& side) {
+  auto object = backend.load(config.object_path("bench_timer_ops"));
+  if (!object.ok()) {
+    side.notes.push_back("load: " + object.error().message);
+    return;
+  }
+  bench_args setup_args{};
+  if (auto setup = run_setup(**object, "setup", setup_args); !setup.ok()) {
+    side.notes.push_back("setup: " + setup.error().message);
+    return;
+  }
+  bench_args args{};
+  args.iterations = config.quick ? 20000 : 200000;
+  const int repetitions = config.quick ? 3 : 7;
+  record(side, "start", per_op_ns(**object, "op_start", "baseline", args, repetitions));
+  record(side, "cancel", per_op_ns(**object, "op_cancel", "baseline", args, repetitions));
+  record(side, "set_callback", per_op_ns(**object, "op_set_callback", "baseline", args, repetitions));
+  record(side, "start_cancel", per_op_ns(**object, "op_start_cancel", "baseline", args, repetitions));
+}
+
+std::vector<uint64_t> scale_sizes(const BenchConfig& config) {
+  if (config.quick) return {1000, 10000};
+  return {1000, 10000, 100000, 1000000};
+}
+
+std::string size_name(uint64_t size) {
+  return size >= 1000000 ? std::to_string(size / 1000000) + "M" : std::to_string(size / 1000) + "k";
+}
+
+// Arms slots [first, end), running the range again while some inits fail with -ENOMEM and
+// progress is still being made. Returns ns per timer of the first round when that round armed
+// everything, 0 when it took several rounds (no clean figure), an error when arming stalled.
+Result<double> arm_range(BenchObject& object, uint64_t first, uint64_t end) {
+  uint64_t previous_unarmed = UINT64_MAX;
+  int stalled_rounds = 0;
+  for (int round = 0;; ++round) {
+    bench_args arm{};
+    arm.param = first;
+    arm.iterations = end - first;
+    if (auto ran = run_checked(object, "arm", arm); !ran.ok()) return ran.take_error();
+    const uint64_t unarmed = arm.sink;
+    if (unarmed == 0)
+      return round == 0 ? static_cast<double>(arm.elapsed_ns) / static_cast<double>(end - first) : 0.0;
+    stalled_rounds = unarmed < previous_unarmed ? 0 : stalled_rounds + 1;
+    if (stalled_rounds >= 10)
+      return make_error(ENOMEM, "bpf_timer_init returned -ENOMEM for " + std::to_string(unarmed) +
+                                    " of " + std::to_string(end - first) + " timers, no progress");
+    previous_unarmed = unarmed;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// Arms slots [0, size) cumulatively, size after size: the memory delta of each step is divided
+// over the timers that step armed; the start cost is then taken on a random armed slot.
+void measure_scale(Backend& backend, const BenchConfig& config, SideResult& side) {
+  auto object = backend.load(config.object_path("bench_scale"));
+  if (!object.ok()) {
+    side.notes.push_back("load: " + object.error().message);
+    return;
+  }
+  const std::vector<uint64_t> sizes = scale_sizes(config);
+  bench_args prefault{};
+  prefault.iterations = sizes.back();
+  if (auto touched = run_checked(**object, "prefault", prefault); !touched.ok()) {
+    side.notes.push_back("prefault: " + touched.error().message);
+    return;
+  }
+  uint64_t armed = 0;
+  for (uint64_t size : sizes) {
+    const std::string name = size_name(size);
+    const uint64_t memory_before = backend.memory_bytes();
+    auto arm_ns = arm_range(**object, armed, size);
+    if (!arm_ns.ok()) {
+      side.notes.push_back("arm " + name + ": " + arm_ns.error().message);
+      return;
+    }
+    const uint64_t memory_after = backend.memory_bytes();
+    const double newly_armed = static_cast<double>(size - armed);
+    if (*arm_ns > 0) side.figures["arm@" + name] = *arm_ns;
+    side.figures["bytes@" + name] =
+        memory_after > memory_before ? static_cast<double>(memory_after - memory_before) / newly_armed : 0;
+    armed = size;
+
+    bench_args args{};
+    args.iterations = config.quick ? 20000 : 200000;
+    args.param = size;
+    record(side, "start@" + name, per_op_ns(**object, "op_start", "baseline", args, config.quick ? 3 : 5));
+  }
+}
+
+std::vector<RowSpec> scale_rows() {
+  std::vector<RowSpec> rows;
+  for (uint64_t size : {1000, 10000, 100000, 1000000}) {
+    const std::string name = size_name(size);
+    rows.push_back(goal_row("start@" + name, "start (re-arm) with " + name + " armed, ns/op",
+                            size == 1000000 ? 0.3 : 0));
+  }
+  for (uint64_t size : {1000, 10000, 100000, 1000000}) {
+    const std::string name = size_name(size);
+    rows.push_back(plain_row("arm@" + name, "arm (init+set_callback+start) up to " + name + ", ns/timer"));
+  }
+  for (uint64_t size : {1000, 10000, 100000, 1000000}) {
+    const std::string name = size_name(size);
+    rows.push_back(goal_row("bytes@" + name, "memory per armed timer up to " + name + ", bytes", 0.5));
+  }
+  return rows;
+}
+
+}  // namespace
+
+Section timer_ops_section() {
+  Section section;
+  section.id = "timer-ops";
+  section.title = "1. Timer operation cost (one timer)";
+  section.rows = {
+      goal_row("start", "bpf_timer_start (re-arm of an armed timer), ns/op", 1.0),
+      goal_row("cancel", "bpf_timer_cancel (idle timer), ns/op", 1.0),
+      plain_row("set_callback", "bpf_timer_set_callback, ns/op"),
+      goal_row("start_cancel", "set_callback+start+cancel (armed), ns/cycle", 1.0),
+  };
+  section.hourglass_modes = {{"default", RuntimeOptions{}}};
+  section.measure = measure_timer_ops;
+  section.method_notes = {
+      "per op = (fastest loop with the op - fastest loop without it) / iterations; loops are bpf_loop "
+      "bodies timed with bpf_ktime_get_ns() inside the program",
+      "a cancel clears the callback (kernel semantics), so the arm/disarm cycle sets it again",
+  };
+  return section;
+}
+
+Section scale_section() {
+  Section section;
+  section.id = "scale";
+  section.title = "2. Scale: start cost and memory as armed timers grow";
+  section.rows = scale_rows();
+  section.hourglass_modes = {{"default", RuntimeOptions{}}};
+  section.measure = measure_scale;
+  section.method_notes = {
+      "timers armed at random expiries 1 h ahead; start re-arms a random armed timer; arm figures "
+      "have no baseline subtracted (they include the lookup and bpf_get_prandom_u32)",
+      "memory is approximate: hourglass = RSS delta of this process around arming (values "
+      "prefaulted first), kernel = /proc/meminfo Slab delta (system-wide) around arming",
+  };
+  return section;
+}
+
+}  // namespace hourglass::bench
