@@ -319,6 +319,34 @@ bool is_data_section_name(const std::string& name, MapKind& kind) {
   return true;
 }
 
+// Special fields among the variables of a global data section (e.g. a bpf_spin_lock in
+// ".bss.A", as the kernel's selftests place them next to bpf_list_head). clang leaves the VAR
+// offsets at zero, so each variable's offset comes from its ELF symbol when it has one.
+Status find_datasec_fields(const ParseContext& ctx, const ElfSection& section,
+                           uint32_t datasec_id, FieldRecord& record) {
+  const btf_type* datasec = btf__type_by_id(ctx.btf, datasec_id);
+  const btf_var_secinfo* vars = btf_var_secinfos(datasec);
+  for (uint16_t i = 0; i < btf_vlen(datasec); ++i) {
+    const btf_type* var = btf__type_by_id(ctx.btf, vars[i].type);
+    if (var == nullptr || !btf_is_var(var)) continue;
+    const std::string name = type_name(ctx.btf, var);
+    uint64_t offset = vars[i].offset;
+    for (const ElfSymbol& symbol : ctx.elf.symbols) {
+      if (symbol.shndx == section.index && symbol.type == STT_OBJECT && symbol.name == name) {
+        offset = symbol.value;
+        break;
+      }
+    }
+    if (offset >= section.size) {
+      return map_error(section.name, "variable '" + name + "' lies outside the section");
+    }
+    if (Status s = find_special_fields(ctx.btf, var->type, offset, record, section.name, 0); !s) {
+      return s;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Status collect_btf_maps(ParseContext& ctx) {
@@ -418,6 +446,11 @@ Status collect_data_maps(ParseContext& ctx) {
       if (datasec_id > 0) {
         spec.value_type_id = static_cast<uint32_t>(datasec_id);
         spec.attr.has_value_btf = true;
+        if (Status s = find_datasec_fields(ctx, section, static_cast<uint32_t>(datasec_id),
+                                           spec.attr.record);
+            !s) {
+          return s;
+        }
       }
     }
     ctx.map_of_data_section[section.index] = static_cast<uint32_t>(ctx.spec.maps.size());

@@ -20,13 +20,19 @@ BtfHandle::~BtfHandle() { btf__free(btf); }
 namespace detail {
 
 const Function* ParseContext::function_at(size_t section, uint32_t insn) const {
-  for (const Function& function : functions) {
-    if (function.section == section && insn >= function.first_insn &&
-        insn - function.first_insn < function.insn_count) {
-      return &function;
-    }
+  // functions is sorted by (section, first_insn) and free of overlaps: the candidate is the
+  // last function starting at or before insn.
+  auto after = std::upper_bound(functions.begin(), functions.end(), std::make_pair(section, insn),
+                                [](const std::pair<size_t, uint32_t>& key, const Function& f) {
+                                  return key.first != f.section ? key.first < f.section
+                                                                : key.second < f.first_insn;
+                                });
+  if (after == functions.begin()) return nullptr;
+  const Function& candidate = *std::prev(after);
+  if (candidate.section != section || insn - candidate.first_insn >= candidate.insn_count) {
+    return nullptr;
   }
-  return nullptr;
+  return &candidate;
 }
 
 Error insn_error(const ElfSection& section, uint64_t insn_index, const std::string& what) {

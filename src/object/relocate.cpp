@@ -84,6 +84,10 @@ Result<ResolvedReloc> resolve_ld_imm64(ParseContext& ctx, const ElfSection& sect
     return resolved;
   }
   if (symbol.shndx == ctx.maps_section && symbol.shndx != 0) {
+    if (symbol.type == STT_SECTION) {
+      return insn_error(section, insn_index, "reference to section '.maps' itself; maps are "
+                                             "referenced through their own symbols");
+    }
     auto it = ctx.map_at_maps_offset.find(symbol.value);
     if (it == ctx.map_at_maps_offset.end()) {
       return insn_error(section, insn_index, "reference to '" + symbol.name +

@@ -222,6 +222,12 @@ TEST_F(ObjectBadInput, BrokenBtfIsNamed) {
       {"'.maps' needs BTF"});
 }
 
+TEST_F(ObjectBadInput, LegacyMapsSectionIsRefused) {
+  // ".maps" renamed to "maps" (the same string, one byte in): libbpf's removed legacy form.
+  expect_error([](ElfEditor& e) { edit_section(e, ".maps", [](Elf64_Shdr& s) { s.sh_name += 1; }); },
+               {"legacy 'maps' section"});
+}
+
 // Random byte corruption in the structural parts of the file: any outcome but a crash (or an
 // error without a message) is acceptable; the sanitizer builds make this a real check.
 TEST_F(ObjectBadInput, RandomCorruptionNeverCrashes) {

@@ -3,6 +3,7 @@
 // definition errors the loader must report by name.
 #include <cstring>
 
+#include "elf_editor.h"
 #include "object_test_util.h"
 
 namespace hourglass::object::testing {
@@ -189,6 +190,51 @@ TEST(ObjectMapErrors, KconfigExternIsRefusedByName) {
   EXPECT_NE(error.message.find("'LINUX_KERNEL_VERSION'"), std::string::npos) << error.message;
   EXPECT_NE(error.message.find("section 'syscall': instruction"), std::string::npos)
       << error.message;
+}
+
+}  // namespace
+}  // namespace hourglass::object::testing
+
+namespace hourglass::object::testing {
+namespace {
+
+TEST(ObjectGlobals, CustomDataSectionKeepsSpinLockRecordAndStaticVariables) {
+  ObjectSpec spec = load_ok("obj_kfunc_globals");
+  const int custom = map_index(spec, ".bss.A");
+  ASSERT_GE(custom, 0);
+  const MapSpec& section_a = spec.maps[custom];
+  EXPECT_EQ(section_a.kind, MapKind::Bss);
+  EXPECT_EQ(section_a.attr.value_size, 24u);
+  // clang picks the layout; the record must follow the lock's ELF symbol (BTF says offset 0).
+  ElfEditor elf(read_bytes(prog_path("obj_kfunc_globals")));
+  const auto lock_offset = static_cast<int32_t>(elf.symbol(elf.symbol_index("global_lock")).st_value);
+  const auto count_offset = static_cast<int32_t>(elf.symbol(elf.symbol_index("locked_count")).st_value);
+  EXPECT_NE(lock_offset, count_offset);
+  EXPECT_NE(lock_offset, 0);
+  EXPECT_EQ(section_a.attr.record.spin_lock_off, lock_offset);
+  EXPECT_EQ(section_a.attr.record.timer_off, -1);
+
+  const int data = map_index(spec, ".data");
+  ASSERT_GE(data, 0);
+  ASSERT_EQ(spec.maps[data].initial_data.size(), 4u);
+  EXPECT_EQ(spec.maps[data].initial_data[0], 3);  // static hidden_state = 3
+}
+
+TEST(ObjectGlobals, StrongKsymKfuncsResolveThroughKsymsDatasec) {
+  ObjectSpec spec = load_ok("obj_kfunc_globals");
+  ASSERT_EQ(spec.kfuncs.size(), 2u);
+  EXPECT_EQ(spec.kfuncs[0].name, "bpf_rcu_read_lock");
+  EXPECT_EQ(spec.kfuncs[1].name, "bpf_rcu_read_unlock");
+  EXPECT_NE(spec.kfuncs[0].btf_type_id, 0u);
+  EXPECT_NE(spec.kfuncs[0].btf_type_id, spec.kfuncs[1].btf_type_id);
+  ASSERT_EQ(spec.programs.size(), 1u);
+  std::vector<int32_t> kfunc_calls;
+  for (const isa::Insn& insn : spec.programs[0].insns) {
+    if (insn.opcode == isa::kOpCall && insn.src == isa::kPseudoKfuncCall) {
+      kfunc_calls.push_back(insn.imm);
+    }
+  }
+  EXPECT_EQ(kfunc_calls, (std::vector<int32_t>{0, 1}));
 }
 
 }  // namespace
