@@ -82,7 +82,7 @@ int flow_table(struct xdp_md *ctx) {
   if (parse_flow(ctx, &key)) return XDP_PASS;
   __sync_fetch_and_add(&packets_seen, 1);
   __u64 now = bpf_ktime_get_ns();
-  __u64 len = ctx->data_end - ctx->data;
+  __u64 len = (long)ctx->data_end - (long)ctx->data;
   struct flow *flow = bpf_map_lookup_elem(&flows, &key);
   if (flow) {
     __sync_fetch_and_add(&flow->packets, 1);

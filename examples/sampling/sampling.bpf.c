@@ -65,7 +65,9 @@ int sample(struct xdp_md *ctx) {
   if (!s) return XDP_PASS;
   __sync_fetch_and_add(&total_packets, 1);
   __sync_fetch_and_add(&s->window_packets, 1);
-  __sync_fetch_and_add(&s->window_bytes, ctx->data_end - ctx->data);
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  __sync_fetch_and_add(&s->window_bytes, data_end - data);
   if (bpf_timer_init(&s->tick, &state, CLOCK_MONOTONIC) == 0) {  // first packet only
     bpf_timer_set_callback(&s->tick, fold_window);
     bpf_timer_start(&s->tick, period_ns, 0);

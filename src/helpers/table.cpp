@@ -39,8 +39,10 @@ const HelperProto kHelpers[] = {
     make(3, "bpf_map_delete_elem", R::Integer, impl::map_delete_elem,
          {A::ConstMapPtr, A::PtrToMapKey}),
     make(5, "bpf_ktime_get_ns", R::Integer, impl::ktime_get_ns, {}),
-    make(6, "bpf_trace_printk", R::Integer, impl::trace_printk,
-         {A::PtrToMem, A::ConstSize, A::Anything, A::Anything, A::Anything}, C::None, true),
+    // Like the kernel's proto, only fmt and its size are typed: the three optional arguments
+    // are not checked (a program may pass fewer).
+    make(6, "bpf_trace_printk", R::Integer, impl::trace_printk, {A::PtrToMem, A::ConstSize}, C::None,
+         true),
     make(7, "bpf_get_prandom_u32", R::Integer, impl::get_prandom_u32, {}),
     make(8, "bpf_get_smp_processor_id", R::Integer, impl::get_smp_processor_id, {}),
     make(12, "bpf_tail_call", R::Integer, impl::tail_call_unreachable,

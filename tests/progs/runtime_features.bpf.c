@@ -158,7 +158,7 @@ int queue_ops(void *ctx) {
   }
   __u32 v = 0;
   if (bpf_map_peek_elem(&queue, &v) || v != 1) return 2;
-  while (bpf_map_pop_elem(&queue, &v) == 0 && pops < 10) pops++;
+  for (int i = 0; i < 10 && bpf_map_pop_elem(&queue, &v) == 0; i++) pops++;
   return 0;
 }
 
