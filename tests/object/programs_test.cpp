@@ -102,9 +102,14 @@ TEST(ObjectPrograms, TextSubprogramsAreAppendedTransitivelyOnce) {
   for (const ProgramSpec& program : spec.programs) {
     for (const FuncInfo& info : program.func_info) EXPECT_NE(info.name, "sub_unused");
   }
+}
+
+TEST(ObjectPrograms, StaticTextFunctionIsCalledThroughSectionSymbol) {
+  ObjectSpec spec = load_ok("obj_sections");
   const ProgramSpec* tc = find_program(spec, "tc_prog");
   ASSERT_NE(tc, nullptr);
-  EXPECT_EQ(func_info_names(*tc), (std::vector<std::string>{"tc_prog"}));
+  EXPECT_EQ(func_info_names(*tc), (std::vector<std::string>{"tc_prog", "text_static"}));
+  EXPECT_EQ(call_targets(*tc), (std::vector<std::string>{"text_static"}));
 }
 
 TEST(ObjectPrograms, StaticFunctionOfTheSameSectionIsAppended) {
@@ -133,7 +138,7 @@ TEST(ObjectPrograms, MapAndGlobalDataReferencesAreRewritten) {
     ++i;
   }
   EXPECT_EQ(map_refs, (std::set<int32_t>{map_index(spec, "timer_hash"),
-                                         map_index(spec, "jump_table")}));
+                                         map_index(spec, "jump_table"), map_index(spec, "lru")}));
   const std::pair<std::string, int32_t> expected[] = {
       {".data", 0},   // data_counter
       {".data", 8},   // data_second
@@ -144,6 +149,34 @@ TEST(ObjectPrograms, MapAndGlobalDataReferencesAreRewritten) {
   };
   for (const auto& ref : expected) {
     EXPECT_TRUE(value_refs.count(ref)) << ref.first << " + " << ref.second;
+  }
+}
+
+// Relocations inside an appended .text subprogram are applied in every program that uses it.
+TEST(ObjectPrograms, SharedSubprogramKeepsItsOwnRelocations) {
+  ObjectSpec spec = load_ok("obj_maps");
+  for (const char* name : {"use_maps", "use_kfunc"}) {
+    SCOPED_TRACE(name);
+    const ProgramSpec* program = find_program(spec, name);
+    ASSERT_NE(program, nullptr);
+    uint32_t start = 0;
+    for (const FuncInfo& info : program->func_info) {
+      if (info.name == "bump_hits") start = info.insn_index;
+    }
+    ASSERT_GT(start, 0u);
+    bool saw_lru = false;
+    bool saw_bss = false;
+    for (size_t i = start; i + 1 < program->insns.size(); ++i) {
+      const isa::Insn& insn = program->insns[i];
+      if (insn.opcode == isa::kOpExit) break;
+      if (!isa::is_ld_imm64(insn)) continue;
+      saw_lru |= insn.src == isa::kPseudoMapFd && insn.imm == map_index(spec, "lru");
+      saw_bss |= insn.src == isa::kPseudoMapValue && insn.imm == map_index(spec, ".bss") &&
+                 program->insns[i + 1].imm == 0;
+      ++i;
+    }
+    EXPECT_TRUE(saw_lru);
+    EXPECT_TRUE(saw_bss);
   }
 }
 
@@ -163,7 +196,7 @@ TEST(ObjectPrograms, FunctionPointersBecomePseudoFuncToAppendedCallbacks) {
   }
   EXPECT_EQ(callbacks, (std::vector<std::string>{"timer_fired", "loop_step"}));
   EXPECT_EQ(func_info_names(*program),
-            (std::vector<std::string>{"use_maps", "timer_fired", "loop_step"}));
+            (std::vector<std::string>{"use_maps", "timer_fired", "loop_step", "bump_hits"}));
 }
 
 TEST(ObjectPrograms, KfuncCallsIndexTheObjectsKfuncs) {

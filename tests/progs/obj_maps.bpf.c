@@ -105,6 +105,14 @@ static int loop_step(__u32 index, void *data) {
 
 static int timer_fired(void *map, __u32 *key, struct timer_value *val) { return 0; }
 
+// A .text subprogram with its own map and global data relocations, used by two programs.
+__attribute__((noinline)) int bump_hits(__u64 key) {
+  struct inner_value *value = bpf_map_lookup_elem(&lru, &key);
+  if (value) value->counter++;
+  bss_hits += 2;
+  return 0;
+}
+
 SEC("xdp")
 int tail_target(struct xdp_md *ctx) { return XDP_PASS; }
 
@@ -125,6 +133,7 @@ int use_maps(struct xdp_md *ctx) {
   bpf_printk("hits %llu", bss_hits);
   // A string literal passed directly lands in .rodata.str1.1 (a mergeable-strings section).
   bpf_trace_printk("literal\n", sizeof("literal\n"));
+  bump_hits(lc.sum);
   bpf_tail_call(ctx, &jump_table, 2);
   return XDP_PASS;
 }
@@ -146,5 +155,6 @@ int use_kfunc(void *ctx) {
   __u32 key = 0;
   struct wq_value *v = bpf_map_lookup_elem(&wq_array, &key);
   if (!v) return 0;
+  bump_hits(7);
   return bpf_wq_init(&v->work, &wq_array, 0) + bpf_wq_start(&v->work, 0);
 }

@@ -6,6 +6,8 @@
 __attribute__((noinline)) int sub_leaf(int x) { return x * 3 + 1; }
 __attribute__((noinline)) int sub_mid(int x) { return sub_leaf(x) + sub_leaf(x + 1); }
 __attribute__((noinline)) int sub_unused(int x) { return x - 7; }
+// A static .text function: called through the .text section symbol plus an offset in imm.
+static __attribute__((noinline)) int text_static(int x) { return x ^ 0x5a; }
 
 SEC("xdp")
 int xdp_first(struct xdp_md *ctx) { return sub_mid(ctx->ingress_ifindex) & 3; }
@@ -14,7 +16,7 @@ SEC("xdp")
 int xdp_second(struct xdp_md *ctx) { return sub_leaf(ctx->rx_queue_index) ? XDP_PASS : XDP_DROP; }
 
 SEC("tc")
-int tc_prog(struct __sk_buff *skb) { return skb->len > 100; }
+int tc_prog(struct __sk_buff *skb) { return text_static(skb->len) > 100; }
 
 SEC("classifier")
 int classifier_prog(struct __sk_buff *skb) { return skb->mark; }
