@@ -99,9 +99,7 @@ class ArrayMap : public Map {
     std::memcpy(&index, key, sizeof(index));
     return index;
   }
-  uint32_t this_cpu() const {
-    return slots_per_elem_ == 1 ? 0 : current_vcpu() % slots_per_elem_;
-  }
+  uint32_t this_cpu() const { return slots_per_elem_ == 1 ? 0 : current_vcpu() % slots_per_elem_; }
   uint8_t* slot(uint32_t index, uint32_t cpu) const {
     return storage_ + (uint64_t{index} * slots_per_elem_ + cpu) * slot_size_;
   }
@@ -125,15 +123,18 @@ class ArrayMap : public Map {
       return 0;
     }
     uint8_t* dst = slot(index, 0);
-    if (flags & kLock) copy_value_locked(attr_.record, dst, value, attr_.value_size);
-    else copy_value(attr_.record, dst, value, attr_.value_size);
+    if (flags & kLock)
+      copy_value_locked(attr_.record, dst, value, attr_.value_size);
+    else
+      copy_value(attr_.record, dst, value, attr_.value_size);
     free_special_fields(dst);
     return 0;
   }
 
   void free_all_special_fields() noexcept {
     if (!attr_.record.has_async() || slots_per_elem_ != 1) return;
-    for (uint32_t index = 0; index < attr_.max_entries; ++index) free_special_fields(slot(index, 0));
+    for (uint32_t index = 0; index < attr_.max_entries; ++index)
+      free_special_fields(slot(index, 0));
   }
 
   const uint64_t slot_size_;

@@ -65,8 +65,10 @@ struct ThreadState {
     if (record == nullptr) return;
     Registry& reg = registry();
     std::lock_guard<std::mutex> lock(reg.mutex);
-    if (record->prev) record->prev->next = record->next;
-    else reg.head = record->next;
+    if (record->prev)
+      record->prev->next = record->next;
+    else
+      reg.head = record->next;
     if (record->next) record->next->prev = record->prev;
     delete record;
     record = nullptr;
@@ -113,8 +115,10 @@ void drain_stack() {
     lifo = next;
   }
   if (!fifo) return;
-  if (pending_tail) pending_tail->next = fifo;
-  else pending_head = fifo;
+  if (pending_tail)
+    pending_tail->next = fifo;
+  else
+    pending_head = fifo;
   pending_tail = fifo_tail;
 }
 

@@ -135,8 +135,10 @@ HashElem* HashTable::allocate_elem() {
 }
 
 void HashTable::discard_unpublished(HashElem* elem) {
-  if (elem->pool) elem->pool->give_back(elem);
-  else std::free(elem);
+  if (elem->pool)
+    elem->pool->give_back(elem);
+  else
+    std::free(elem);
 }
 
 void HashTable::retire_elem(HashElem* elem) {

@@ -33,8 +33,8 @@ namespace hourglass::maps::detail {
 class ElemPool;
 
 struct HashElem {
-  std::atomic<HashElem*> next{nullptr};  // bucket chain; written under the bucket lock
-  uint32_t hash = 0;                     // immutable once published
+  std::atomic<HashElem*> next{nullptr};     // bucket chain; written under the bucket lock
+  uint32_t hash = 0;                        // immutable once published
   std::atomic<bool> lru_referenced{false};  // LRU second-chance bit, set by program lookups
   bool on_lru_list = false;                 // protected by the LRU lock
   HashElem* lru_prev = nullptr;             // protected by the LRU lock
@@ -57,7 +57,7 @@ class ElemPool {
  private:
   ~ElemPool();
   const size_t elem_size_;
-  std::mutex mutex_;                    // protects free_elems_
+  std::mutex mutex_;  // protects free_elems_
   std::vector<HashElem*> free_elems_;
   std::atomic<uint64_t> refs_{1};
 };
@@ -75,9 +75,9 @@ class LruList {
   }
 
  private:
-  SpinLock lock_;               // protects the list links and on_lru_list of every element
-  HashElem* head_ = nullptr;    // most recently inserted or given a second chance
-  HashElem* tail_ = nullptr;    // next candidate for eviction
+  SpinLock lock_;             // protects the list links and on_lru_list of every element
+  HashElem* head_ = nullptr;  // most recently inserted or given a second chance
+  HashElem* tail_ = nullptr;  // next candidate for eviction
 };
 
 class HashTable : public Map {

@@ -22,8 +22,10 @@ void LruList::add(HashElem* elem) {
   elem->lru_referenced.store(false, std::memory_order_relaxed);
   elem->lru_prev = nullptr;
   elem->lru_next = head_;
-  if (head_) head_->lru_prev = elem;
-  else tail_ = elem;
+  if (head_)
+    head_->lru_prev = elem;
+  else
+    tail_ = elem;
   head_ = elem;
   elem->on_lru_list = true;
 }
@@ -31,10 +33,14 @@ void LruList::add(HashElem* elem) {
 void LruList::remove(HashElem* elem) {
   LockHolder<SpinLock> hold(lock_);
   if (!elem->on_lru_list) return;  // already taken by the evictor
-  if (elem->lru_prev) elem->lru_prev->lru_next = elem->lru_next;
-  else head_ = elem->lru_next;
-  if (elem->lru_next) elem->lru_next->lru_prev = elem->lru_prev;
-  else tail_ = elem->lru_prev;
+  if (elem->lru_prev)
+    elem->lru_prev->lru_next = elem->lru_next;
+  else
+    head_ = elem->lru_next;
+  if (elem->lru_next)
+    elem->lru_next->lru_prev = elem->lru_prev;
+  else
+    tail_ = elem->lru_prev;
   elem->lru_prev = elem->lru_next = nullptr;
   elem->on_lru_list = false;
 }
@@ -45,8 +51,10 @@ HashElem* LruList::pop_victim() {
     HashElem* elem = tail_;
     // Unlink the tail.
     tail_ = elem->lru_prev;
-    if (tail_) tail_->lru_next = nullptr;
-    else head_ = nullptr;
+    if (tail_)
+      tail_->lru_next = nullptr;
+    else
+      head_ = nullptr;
     elem->lru_prev = nullptr;
     if (elem->lru_referenced.load(std::memory_order_relaxed) && chances < kMaxSecondChances &&
         head_ != nullptr) {

@@ -1,12 +1,13 @@
 // The Map base class: ids, reference counts, the hidden-field copy rules and the default
 // application-side paths (copy out/in through the program-side operations).
+#include "maps/map.h"
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 
 #include "maps/epoch.h"
-#include "maps/map.h"
 #include "maps/map_internal.h"
 
 namespace hourglass::maps {
@@ -35,23 +36,40 @@ size_t hidden_ranges(const FieldRecord& record, std::array<HiddenRange, 3>& out)
 
 const char* map_type_name(MapType type) {
   switch (type) {
-    case MapType::Unspec: return "unspec";
-    case MapType::Hash: return "hash";
-    case MapType::Array: return "array";
-    case MapType::ProgArray: return "prog_array";
-    case MapType::PerfEventArray: return "perf_event_array";
-    case MapType::PercpuHash: return "percpu_hash";
-    case MapType::PercpuArray: return "percpu_array";
-    case MapType::StackTrace: return "stack_trace";
-    case MapType::CgroupArray: return "cgroup_array";
-    case MapType::LruHash: return "lru_hash";
-    case MapType::LruPercpuHash: return "lru_percpu_hash";
-    case MapType::LpmTrie: return "lpm_trie";
-    case MapType::ArrayOfMaps: return "array_of_maps";
-    case MapType::HashOfMaps: return "hash_of_maps";
-    case MapType::Queue: return "queue";
-    case MapType::Stack: return "stack";
-    case MapType::RingBuf: return "ringbuf";
+    case MapType::Unspec:
+      return "unspec";
+    case MapType::Hash:
+      return "hash";
+    case MapType::Array:
+      return "array";
+    case MapType::ProgArray:
+      return "prog_array";
+    case MapType::PerfEventArray:
+      return "perf_event_array";
+    case MapType::PercpuHash:
+      return "percpu_hash";
+    case MapType::PercpuArray:
+      return "percpu_array";
+    case MapType::StackTrace:
+      return "stack_trace";
+    case MapType::CgroupArray:
+      return "cgroup_array";
+    case MapType::LruHash:
+      return "lru_hash";
+    case MapType::LruPercpuHash:
+      return "lru_percpu_hash";
+    case MapType::LpmTrie:
+      return "lpm_trie";
+    case MapType::ArrayOfMaps:
+      return "array_of_maps";
+    case MapType::HashOfMaps:
+      return "hash_of_maps";
+    case MapType::Queue:
+      return "queue";
+    case MapType::Stack:
+      return "stack";
+    case MapType::RingBuf:
+      return "ringbuf";
   }
   return "unknown";
 }

@@ -38,9 +38,9 @@ TEST_F(ArrayMapTest, ErrorCodes) {
   }
   key = 1;
   EXPECT_EQ(map->update(&key, &value, kNoExist), -EEXIST);
-  EXPECT_EQ(map->update(&key, &value, 8), -EINVAL);             // unknown flag
+  EXPECT_EQ(map->update(&key, &value, 8), -EINVAL);  // unknown flag
   EXPECT_EQ(map->update(&key, &value, kNoExist | kExist), -EINVAL);
-  EXPECT_EQ(map->update(&key, &value, kLock), -EINVAL);         // no spin lock in the value
+  EXPECT_EQ(map->update(&key, &value, kLock), -EINVAL);  // no spin lock in the value
   EXPECT_EQ(map->remove(&key), -EINVAL);
   EXPECT_EQ(map->user_delete(&key), -EINVAL);
   EXPECT_EQ(map->push(&value, 0), -EOPNOTSUPP);

@@ -92,7 +92,8 @@ TEST_P(Concurrency, HeldValuesStayReadableUnderChurn) {
   });
   while (!reader_started) std::this_thread::yield();
   std::vector<std::thread> writers;
-  for (uint32_t t = 0; t < 4; ++t) writers.emplace_back(writer, std::ref(*map), t, std::ref(failures));
+  for (uint32_t t = 0; t < 4; ++t)
+    writers.emplace_back(writer, std::ref(*map), t, std::ref(failures));
   for (auto& t : writers) t.join();
   writers_done = true;
   reader.join();
@@ -109,8 +110,7 @@ TEST_P(Concurrency, HeldValuesStayReadableUnderChurn) {
   EXPECT_EQ(linked, map->element_count());
 }
 
-INSTANTIATE_TEST_SUITE_P(Maps, Concurrency,
-                         ::testing::Values(MapType::Hash, MapType::LruHash),
+INSTANTIATE_TEST_SUITE_P(Maps, Concurrency, ::testing::Values(MapType::Hash, MapType::LruHash),
                          [](const auto& info) { return std::string(map_type_name(info.param)); });
 
 TEST_F(MapsTest, HooksRunOncePerDyingElementUnderConcurrentDeletes) {

@@ -106,8 +106,8 @@ TEST_F(CreateMap, SpinLockOnlyInHashAndArray) {
     attr.record.spin_lock_off = 4;
     EXPECT_EQ(create_errno(attr), 0) << map_type_name(type);
   }
-  for (MapType type : {MapType::LruHash, MapType::LruPercpuHash, MapType::PercpuHash,
-                       MapType::PercpuArray}) {
+  for (MapType type :
+       {MapType::LruHash, MapType::LruPercpuHash, MapType::PercpuHash, MapType::PercpuArray}) {
     MapAttr attr = make_attr(type, 4, 16, 4);
     attr.record.spin_lock_off = 4;
     EXPECT_EQ(create_errno(attr), EINVAL) << map_type_name(type);

@@ -149,7 +149,8 @@ TEST_P(MapInMapTest, MismatchedInnerMapsAreRejected) {
 TEST_P(MapInMapTest, InnerMapFlagAllowsOtherMaxEntries) {
   // BPF_F_INNER_MAP is an array flag: inner arrays of any size then fit the template.
   MapAttr outer = make_attr(GetParam(), 4, 4, 4);
-  outer.inner_template = std::make_shared<MapAttr>(make_attr(MapType::Array, 4, 8, 16, kFlagInnerMap));
+  outer.inner_template =
+      std::make_shared<MapAttr>(make_attr(MapType::Array, 4, 8, 16, kFlagInnerMap));
   MapHandle outer_map = create_ok(outer);
   MapHandle bigger = create_ok(make_attr(MapType::Array, 4, 8, 64, kFlagInnerMap));
   MapHandle bigger_without_flag = create_ok(make_attr(MapType::Array, 4, 8, 64));
@@ -170,7 +171,7 @@ TEST_P(MapInMapTest, DestructionReleasesInnerMapsAndInnerTimersDieOnUrefRelease)
   inner->acquire_user();
   uint32_t key = 1;
   ASSERT_EQ(outer_map->update_inner_map(&key, inner, kAny), 0);
-  inner->release();  // only the outer slot holds a reference now
+  inner->release();       // only the outer slot holds a reference now
   inner->release_user();  // closing the last user handle kills the inner timers...
   EXPECT_EQ(hooks.count(), 2u);
   {

@@ -68,9 +68,9 @@ TEST_F(SpecialFields, ArrayUpdateCopiesAroundTimerThenFreesIt) {
   ASSERT_EQ(map->user_update(&key, value.data(), kAny), 0);
   ASSERT_EQ(hooks.count(), 1u);
   EXPECT_EQ(hooks.calls()[0].value, stored);
-  EXPECT_EQ(hooks.calls()[0].tag, 42u);     // called after the new bytes were copied in
+  EXPECT_EQ(hooks.calls()[0].tag, 42u);  // called after the new bytes were copied in
   EXPECT_EQ(hooks.calls()[0].map_id, map->id());
-  EXPECT_TRUE(timer_bytes_are(stored, 0xab));  // the update itself never wrote the timer
+  EXPECT_TRUE(timer_bytes_are(stored, 0xab));           // the update itself never wrote the timer
   ASSERT_EQ(map->update(&key, value.data(), kAny), 0);  // program-side update too
   EXPECT_EQ(hooks.count(), 2u);
 }
