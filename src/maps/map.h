@@ -148,8 +148,8 @@ class Map {
   void acquire() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept;  // deletes the map at zero
   void acquire_user() noexcept;
-  void
-  release_user() noexcept;  // at zero: release_user_refs() (cancels timers, empties prog_array)
+  // At zero: release_user_refs() (cancels timers, empties prog_array).
+  void release_user() noexcept;
   uint64_t user_refs() const noexcept { return user_refs_.load(std::memory_order_acquire); }
 
  protected:
