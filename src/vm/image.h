@@ -47,6 +47,10 @@ static_assert(sizeof(Slot) == 16);
 // run_raw a tiny table of its own.
 using HelperResolver = helpers::HelperFn (*)(int32_t helper_id);
 
+// Immutable once prepare_image returned: any number of threads run the same image at once
+// without locks (each run keeps registers and stacks on its own host stack). Lifetime: owned
+// by the Program; callback targets and the tail-call path reach it only while holding a
+// reference on that Program.
 struct Program::Impl {
   Program* self = nullptr;  // null for run_raw images
   std::vector<Slot> code;
