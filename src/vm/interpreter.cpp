@@ -27,8 +27,15 @@ namespace {
 // each helper call. Thread-local: only this thread's runs see it.
 thread_local std::optional<Error> tls_pending_abort;
 
+// Plain BPF loads and stores. Map values are shared between threads, and programs routinely
+// read with a plain load what another CPU updates with an atomic add (the kernel's JITs emit one
+// machine access for both): an aligned access is therefore a relaxed atomic, which costs the same
+// single mov and keeps such programs free of C++ data races (and of ThreadSanitizer reports).
+// Misaligned accesses, which have no atomicity in BPF either, are copied bytewise.
 template <class T>
 T load(uint64_t address) {
+  if ((address & (sizeof(T) - 1)) == 0) [[likely]]
+    return __atomic_load_n(reinterpret_cast<const T*>(address), __ATOMIC_RELAXED);
   T value;
   std::memcpy(&value, reinterpret_cast<const void*>(address), sizeof(T));
   return value;
@@ -36,6 +43,10 @@ T load(uint64_t address) {
 
 template <class T>
 void store(uint64_t address, T value) {
+  if ((address & (sizeof(T) - 1)) == 0) [[likely]] {
+    __atomic_store_n(reinterpret_cast<T*>(address), value, __ATOMIC_RELAXED);
+    return;
+  }
   std::memcpy(reinterpret_cast<void*>(address), &value, sizeof(T));
 }
 
