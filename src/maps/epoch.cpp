@@ -10,10 +10,16 @@
 // then see the unlink).
 //
 // Retired objects go onto a lock-free stack; one thread at a time (reclaim_busy) moves them into
-// the pending list and frees what is safe. Batches keep the registry scan off the hot path.
+// the pending list and frees what is safe. Free functions run on a background reclaimer thread
+// (or inside synchronize()), never inside retire(): a free function may release a program whose
+// maps call the timer hooks, and the code that retired may hold the locks those hooks take (the
+// kernel's call_rcu never runs callbacks inline for the same reason).
 #include "maps/epoch.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <thread>
@@ -23,7 +29,7 @@ namespace hourglass::maps {
 namespace {
 
 constexpr uint64_t kInactive = UINT64_MAX;
-constexpr size_t kReclaimBatch = 64;
+constexpr size_t kReclaimBatch = 64;  // retirements that wake the reclaimer at once
 
 struct alignas(64) ThreadRecord {
   std::atomic<uint64_t> announced{kInactive};  // written by the owner, scanned by reclaimers
@@ -53,9 +59,13 @@ struct Retired {
 
 std::atomic<Retired*> retired_stack{nullptr};  // lock-free pushes from retire()
 std::atomic<size_t> retired_since_reclaim{0};
+std::atomic<size_t> outstanding{0};     // retired, not yet freed
 std::atomic<bool> reclaim_busy{false};  // owner may touch the pending list below
 Retired* pending_head = nullptr;        // FIFO of drained objects; protected by reclaim_busy
 Retired* pending_tail = nullptr;
+// True on the thread running free functions: a free function that ends up in synchronize()
+// (a program's last release freeing its maps, say) must not wait for itself.
+thread_local bool tls_reclaiming = false;
 
 // This thread's record and guard nesting depth. Only the owning thread touches these fields.
 struct ThreadState {
@@ -142,12 +152,15 @@ void free_pending_below(uint64_t bound) {
     }
   }
   pending_tail = kept_tail;
+  tls_reclaiming = true;
   while (freeable) {
     Retired* next = freeable->next;
     freeable->free_fn(freeable->object);
     delete freeable;
+    outstanding.fetch_sub(1, std::memory_order_relaxed);
     freeable = next;
   }
+  tls_reclaiming = false;
 }
 
 void try_reclaim() {
@@ -157,6 +170,51 @@ void try_reclaim() {
   global_epoch.fetch_add(1, std::memory_order_seq_cst);
   free_pending_below(min_active_epoch());
   reclaim_busy.store(false, std::memory_order_release);
+}
+
+// The background reclaimer. Its state is leaked on purpose: the detached thread may still wait on
+// it while static destructors run at exit.
+struct Reclaimer {
+  std::mutex mutex;  // protects work_requested
+  std::condition_variable wake;
+  bool work_requested = false;
+};
+
+Reclaimer& reclaimer() {
+  static Reclaimer* instance = new Reclaimer;
+  return *instance;
+}
+
+[[noreturn]] void reclaimer_main() {
+  Reclaimer& state = reclaimer();
+  // While objects wait for a long guard, poll with a growing period; sleep when nothing waits.
+  auto idle_wait = std::chrono::milliseconds(1);
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(state.mutex);
+      auto wait = outstanding.load(std::memory_order_relaxed) > 0 ? idle_wait
+                                                                  : std::chrono::milliseconds(1000);
+      state.wake.wait_for(lock, wait, [&] { return state.work_requested; });
+      state.work_requested = false;
+    }
+    const size_t before = outstanding.load(std::memory_order_relaxed);
+    try_reclaim();
+    const bool progressed = outstanding.load(std::memory_order_relaxed) < before;
+    idle_wait = progressed ? std::chrono::milliseconds(1)
+                           : std::min(idle_wait * 2, std::chrono::milliseconds(100));
+  }
+}
+
+std::once_flag reclaimer_started;
+
+void request_reclaim() {
+  std::call_once(reclaimer_started, [] { std::thread(reclaimer_main).detach(); });
+  Reclaimer& state = reclaimer();
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    state.work_requested = true;
+  }
+  state.wake.notify_one();
 }
 
 }  // namespace
@@ -184,13 +242,19 @@ void retire(void* object, void (*free_fn)(void* object)) noexcept {
     node->next = head;
   } while (!retired_stack.compare_exchange_weak(head, node, std::memory_order_release,
                                                 std::memory_order_relaxed));
-  if (retired_since_reclaim.fetch_add(1, std::memory_order_relaxed) + 1 >= kReclaimBatch) {
-    try_reclaim();
+  const size_t waiting = outstanding.fetch_add(1, std::memory_order_relaxed);
+  // The first retirement starts the reclaimer (which then polls while objects wait); a full
+  // batch wakes it early.
+  if (waiting == 0 ||
+      retired_since_reclaim.fetch_add(1, std::memory_order_relaxed) + 1 >= kReclaimBatch) {
+    request_reclaim();
   }
 }
 
 void synchronize() noexcept {
-  if (in_epoch()) return;  // waiting for ourselves would never end; documented as a misuse
+  // Waiting for ourselves would never end: inside a guard (a misuse, see epoch.h) or inside a
+  // free function (the reclaimer's flag is ours), return without waiting.
+  if (in_epoch() || tls_reclaiming) return;
   std::atomic_thread_fence(std::memory_order_seq_cst);
   const uint64_t target = global_epoch.fetch_add(1, std::memory_order_seq_cst) + 1;
   // Wait for every guard that began before the bump to end.

@@ -1,5 +1,6 @@
 // Epoch reclamation: nothing retired is freed while a guard that could see it lives.
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "test_util.h"
@@ -60,6 +61,35 @@ TEST(Epoch, RetireInsideOwnGuardIsFreedAfterIt) {
   }
   synchronize();
   EXPECT_EQ(freed_count.load(), 200);
+}
+
+thread_local bool tls_retiring = false;
+std::atomic<int> inline_frees{0};
+void note_free(void*) {
+  if (tls_retiring) inline_frees.fetch_add(1);
+  freed_count.fetch_add(1);
+}
+
+TEST(Epoch, RetireNeverRunsFreeFunctionsInline) {
+  // The retiring code may hold locks that a free function takes (the kernel's call_rcu
+  // guarantee): frees happen on the reclaimer thread or in synchronize().
+  freed_count = 0;
+  inline_frees = 0;
+  tls_retiring = true;
+  for (int i = 0; i < 1000; ++i) retire(nullptr, note_free);
+  tls_retiring = false;
+  synchronize();
+  EXPECT_EQ(inline_frees.load(), 0);
+  EXPECT_EQ(freed_count.load(), 1000);
+}
+
+TEST(Epoch, ReclaimerFreesWithoutSynchronize) {
+  freed_count = 0;
+  retire(nullptr, count_free);
+  for (int i = 0; i < 2000 && freed_count.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(freed_count.load(), 1);
 }
 
 TEST(Epoch, ThreadsThatExitUnregister) {
