@@ -157,19 +157,24 @@ Status TimerEngine::advance(uint64_t ns) {
   return advance_to(ns > UINT64_MAX - now ? UINT64_MAX : now + ns);
 }
 
-// Fires, on this thread, every timer due up to t_ns (including those armed meanwhile) one at a
-// time in (expiry, arm sequence) order across all vCPUs, moving the virtual clock to each
-// expiry first; queued wq callbacks run before each timer.
-Status TimerEngine::advance_to(uint64_t t_ns) {
-  Impl& impl = *impl_;
-  if (!impl.options.virtual_time) return make_error(EINVAL, "advance_to: the engine runs on real time");
-  std::lock_guard<std::mutex> advancing(impl.advance_mutex);
+// Virtual time: takes the earliest timer due by t_ns over all queues, by (expiry, arm sequence),
+// marking it running. Caller holds an EpochGuard (the candidate cannot be freed meanwhile).
+TimerObj* TimerEngine::Impl::pop_earliest_due(uint64_t t_ns, uint32_t* cpu) {
+  if (queues.size() == 1) {  // common case: peek and pop under one lock
+    CpuQueue& queue = *queues[0];
+    std::lock_guard<std::mutex> lock(queue.mutex);
+    auto* t = static_cast<TimerObj*>(queue.wheel.peek_due(t_ns));
+    if (!t) return nullptr;
+    queue.wheel.remove(t);
+    queue.armed.store(queue.wheel.size(), std::memory_order_relaxed);
+    t->running.fetch_add(1, std::memory_order_acq_rel);
+    *cpu = 0;
+    return t;
+  }
   for (;;) {
-    impl.run_pending_wq_inline();
-    maps::EpochGuard guard;  // candidates found below cannot be freed until we are done
     TimerObj* best = nullptr;
     CpuQueue* best_queue = nullptr;
-    for (auto& queue : impl.queues) {
+    for (auto& queue : queues) {
       std::lock_guard<std::mutex> lock(queue->mutex);
       WheelNode* node = queue->wheel.peek_due(t_ns);
       if (node && (!best || earlier(node, best))) {
@@ -177,25 +182,39 @@ Status TimerEngine::advance_to(uint64_t t_ns) {
         best_queue = queue.get();
       }
     }
-    if (!best) break;
-    uint32_t cpu = 0;
-    {
-      std::lock_guard<std::mutex> lock(best_queue->mutex);
-      if (best_queue->wheel.peek_due(t_ns) != best) continue;  // changed meanwhile: look again
-      best_queue->wheel.remove(best);
-      best_queue->armed.store(best_queue->wheel.size(), std::memory_order_relaxed);
-      best->running.fetch_add(1, std::memory_order_acq_rel);
-      cpu = best->cpu;
-    }
-    uint64_t now = impl.virtual_now.load(std::memory_order_acquire);
-    while (now < best->expires &&
-           !impl.virtual_now.compare_exchange_weak(now, best->expires, std::memory_order_acq_rel)) {
-    }
-    const uint32_t caller_cpu = current_vcpu();
-    set_current_vcpu(cpu);
-    impl.fire_timer(best);
-    set_current_vcpu(caller_cpu);
+    if (!best) return nullptr;
+    std::lock_guard<std::mutex> lock(best_queue->mutex);
+    if (best_queue->wheel.peek_due(t_ns) != best) continue;  // changed meanwhile: look again
+    best_queue->wheel.remove(best);
+    best_queue->armed.store(best_queue->wheel.size(), std::memory_order_relaxed);
+    best->running.fetch_add(1, std::memory_order_acq_rel);
+    *cpu = best->cpu;
+    return best;
   }
+}
+
+// Fires, on this thread, every timer due up to t_ns (including those armed meanwhile) one at a
+// time in (expiry, arm sequence) order across all vCPUs, moving the virtual clock to each
+// expiry first; queued wq callbacks run before each timer.
+Status TimerEngine::advance_to(uint64_t t_ns) {
+  Impl& impl = *impl_;
+  if (!impl.options.virtual_time) return make_error(EINVAL, "advance_to: the engine runs on real time");
+  std::lock_guard<std::mutex> advancing(impl.advance_mutex);
+  const uint32_t caller_cpu = current_vcpu();
+  for (;;) {
+    impl.run_pending_wq_inline();
+    maps::EpochGuard guard;
+    uint32_t cpu = 0;
+    TimerObj* t = impl.pop_earliest_due(t_ns, &cpu);
+    if (!t) break;
+    uint64_t now = impl.virtual_now.load(std::memory_order_acquire);
+    while (now < t->expires &&
+           !impl.virtual_now.compare_exchange_weak(now, t->expires, std::memory_order_acq_rel)) {
+    }
+    set_current_vcpu(cpu);
+    impl.fire_timer(t);
+  }
+  set_current_vcpu(caller_cpu);
   impl.run_pending_wq_inline();
   uint64_t now = impl.virtual_now.load(std::memory_order_acquire);
   while (now < t_ns && !impl.virtual_now.compare_exchange_weak(now, t_ns, std::memory_order_acq_rel)) {

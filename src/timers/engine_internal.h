@@ -82,6 +82,7 @@ struct WqPool {
   WqObj* tail = nullptr;
   uint32_t busy = 0;
   bool stop = false;
+  std::atomic<uint32_t> queued{0};  // list length, read without the mutex by virtual time
   std::vector<std::thread> workers;
 
   void push_back(WqObj* wq);
@@ -117,6 +118,7 @@ struct TimerEngine::Impl {
   void worker_main(uint32_t cpu);
   void wq_worker_main(uint32_t index);
 
+  TimerObj* pop_earliest_due(uint64_t t_ns, uint32_t* cpu);
   // Runs one popped timer (caller holds an EpochGuard and incremented t->running).
   void fire_timer(TimerObj* t);
   void fire_wq(WqObj* wq);

@@ -15,6 +15,7 @@ void delete_wq(void* object) { delete static_cast<WqObj*>(object); }
 }  // namespace
 
 void WqPool::push_back(WqObj* wq) {
+  queued.fetch_add(1, std::memory_order_release);
   wq->pending = true;
   wq->next = nullptr;
   wq->prev = tail;
@@ -25,6 +26,7 @@ void WqPool::push_back(WqObj* wq) {
 
 void WqPool::unlink(WqObj* wq) {
   if (!wq->pending) return;
+  queued.fetch_sub(1, std::memory_order_relaxed);
   if (wq->prev) wq->prev->next = wq->next;
   else head = wq->next;
   if (wq->next) wq->next->prev = wq->prev;
@@ -175,7 +177,7 @@ void TimerEngine::Impl::wq_worker_main(uint32_t index) {
 
 bool TimerEngine::Impl::run_pending_wq_inline() {
   bool ran = false;
-  for (;;) {
+  while (pool.queued.load(std::memory_order_acquire) != 0) {
     std::optional<maps::EpochGuard> guard;
     WqObj* wq;
     {
@@ -186,6 +188,7 @@ bool TimerEngine::Impl::run_pending_wq_inline() {
     fire_wq(wq);
     ran = true;
   }
+  return ran;
 }
 
 bool TimerEngine::Impl::wq_idle() {

@@ -98,6 +98,8 @@ TEST_F(TimerApiTest, SetCallbackHoldsOneReferenceOnTheCallingProgram) {
   ASSERT_EQ(engine->timer_set_callback(timer, other_cb.target(), &other), 0);
   EXPECT_EQ(prog.refs.load(), 1u);  // swapped: the old one is put
   EXPECT_EQ(other.refs.load(), 2u);
+  EXPECT_EQ(engine->timer_cancel(timer), 0);  // `other` dies with this scope
+  EXPECT_EQ(other.refs.load(), 1u);
 }
 
 TEST_F(TimerApiTest, SetCallbackOnDyingProgramIsNoent) {

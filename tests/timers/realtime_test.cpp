@@ -53,6 +53,7 @@ TEST_F(RealTimeTest, AbsoluteRealtimeExpiry) {
   arm(*engine, *map, element(*map, 0), cb, target, kTimerAbs, kClockRealtime);
   ASSERT_TRUE(eventually([&] { return fired_at.load() != 0; }));
   EXPECT_GE(fired_at.load(), target);
+  map.reset();  // waits for a callback still returning before `cb` goes away
 }
 
 TEST_F(RealTimeTest, CallbackRunsOnTheArmingVcpuPinnedOrNot) {
@@ -76,6 +77,7 @@ TEST_F(RealTimeTest, CallbackRunsOnTheArmingVcpuPinnedOrNot) {
     return true;
   }));
   for (uint32_t i = 0; i < 6; ++i) EXPECT_EQ(seen_cpu[i].load(), static_cast<int>(i % 3)) << i;
+  map.reset();
 }
 
 TEST_F(RealTimeTest, PeriodicCallbackRearmsItself) {

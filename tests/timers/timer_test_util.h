@@ -18,6 +18,13 @@
 
 namespace hourglass::timers::testing {
 
+// Sanitized builds run the long tests on a smaller scale (same assertions, scaled counts).
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 struct Value {
   uint32_t tag;
   uint32_t pad;
