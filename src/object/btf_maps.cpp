@@ -521,6 +521,10 @@ Status collect_map_initialisers(ParseContext& ctx) {
         return map_error(outer.name, "reference to '" + symbol.name +
                                          "' is not inside its 'values' initialiser");
       }
+      if (outer.attr.type == MapType::HashOfMaps && outer.attr.key_size != 4) {
+        return map_error(outer.name, "hash-of-maps with static initialisers needs key size 4 "
+                                     "(the key is the slot index)");
+      }
       const uint64_t slot = (map_offset - values->second) / 8;
       if (slot >= outer.attr.max_entries) {
         return map_error(outer.name, "initial value for slot " + std::to_string(slot) +

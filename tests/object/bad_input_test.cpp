@@ -178,24 +178,34 @@ TEST_F(ObjectBadInput, BrokenCodeRelocationsNameSectionInstructionTypeAndSymbol)
 }
 
 TEST_F(ObjectBadInput, BrokenMapInitialisersAreNamed) {
-  // .rel.maps: [0] outer slot 1 -> inner_b, [1] outer slot 3 -> inner_a, [2] jump_table -> prog.
+  // .rel.maps entries: outer slot 1 -> inner_b, jump_table slot 2 -> tail_target, ...
+  auto entry = [](ElfEditor& e, const char* symbol) { return e.rel_entry_for(".rel.maps", symbol); };
   expect_error(
-      [](ElfEditor& e) {
+      [&](ElfEditor& e) {
         const size_t data = e.symbol_index("data_counter");
-        edit_rel(e, ".rel.maps", 0, [&](Elf64_Rel& r) { r.r_info = ELF64_R_INFO(data, 2); });
+        edit_rel(e, ".rel.maps", entry(e, "inner_b"),
+                 [&](Elf64_Rel& r) { r.r_info = ELF64_R_INFO(data, 2); });
       },
       {"map 'outer'", "'data_counter' is not a map"});
-  expect_error([](ElfEditor& e) { edit_rel(e, ".rel.maps", 0, [](Elf64_Rel& r) { r.r_offset = 0; }); },
-               {"not inside its 'values' initialiser"});
   expect_error(
-      [](ElfEditor& e) {
+      [&](ElfEditor& e) {
+        edit_rel(e, ".rel.maps", entry(e, "inner_b"), [](Elf64_Rel& r) { r.r_offset = 0; });
+      },
+      {"not inside its 'values' initialiser"});
+  expect_error(
+      [&](ElfEditor& e) {
         const size_t callback = e.symbol_index("timer_fired");
-        edit_rel(e, ".rel.maps", 2, [&](Elf64_Rel& r) { r.r_info = ELF64_R_INFO(callback, 2); });
+        edit_rel(e, ".rel.maps", entry(e, "tail_target"),
+                 [&](Elf64_Rel& r) { r.r_info = ELF64_R_INFO(callback, 2); });
       },
       {"map 'jump_table'", "'timer_fired' is not an entry-point program"});
-  expect_error([](ElfEditor& e) { edit_rel(e, ".rel.maps", 1, [](Elf64_Rel& r) {
-                                    r.r_info = ELF64_R_INFO(ELF64_R_SYM(r.r_info), 7); }); },
-               {"relocation type 7 against 'inner_a' is not supported"});
+  expect_error(
+      [&](ElfEditor& e) {
+        edit_rel(e, ".rel.maps", entry(e, "inner_b"), [](Elf64_Rel& r) {
+          r.r_info = ELF64_R_INFO(ELF64_R_SYM(r.r_info), 7);
+        });
+      },
+      {"relocation type 7 against 'inner_b' is not supported"});
 }
 
 TEST_F(ObjectBadInput, BrokenBtfIsNamed) {

@@ -77,6 +77,15 @@ class ElfEditor {
   Elf64_Rel rel(const std::string& rel_section, size_t entry) const {
     return get<Elf64_Rel>(section(section_index(rel_section)).sh_offset + entry * sizeof(Elf64_Rel));
   }
+  // Index of the first entry of `rel_section` against symbol `name`.
+  size_t rel_entry_for(const std::string& rel_section, const std::string& name) const {
+    const size_t count = section(section_index(rel_section)).sh_size / sizeof(Elf64_Rel);
+    for (size_t i = 0; i < count; ++i) {
+      if (symbol_name(ELF64_R_SYM(rel(rel_section, i).r_info)) == name) return i;
+    }
+    ADD_FAILURE() << "no relocation against " << name << " in " << rel_section;
+    return 0;
+  }
   void set_rel(const std::string& rel_section, size_t entry, const Elf64_Rel& rel) {
     put(section(section_index(rel_section)).sh_offset + entry * sizeof(Elf64_Rel), rel);
   }

@@ -26,7 +26,8 @@ class ObjectMaps : public ::testing::Test {
 // .maps maps by offset (libbpf's order; clang decides the layout), then data sections in ELF
 // section order, then inner templates.
 TEST_F(ObjectMaps, RealMapsKeepLibbpfOrderAndTemplatesComeLast) {
-  const std::vector<std::string> defined = {"inner_b", "inner_a", "outer", "jump_table",
+  const std::vector<std::string> defined = {"inner_b", "inner_a", "outer", "outer_hash",
+                                            "jump_table",
                                             "timer_hash", "wq_array", "sized_array",
                                             "percpu_counts", "lru", "ring", "queue"};
   ElfEditor elf(read_bytes(prog_path("obj_maps")));
@@ -37,7 +38,8 @@ TEST_F(ObjectMaps, RealMapsKeepLibbpfOrderAndTemplatesComeLast) {
   std::sort(by_offset.begin(), by_offset.end());
   std::vector<std::string> expected;
   for (const auto& entry : by_offset) expected.push_back(entry.second);
-  for (const char* name : {".data", ".rodata", ".bss", ".rodata.str1.1", "outer.inner"}) {
+  for (const char* name :
+       {".data", ".rodata", ".bss", ".rodata.str1.1", "outer.inner", "outer_hash.inner"}) {
     expected.push_back(name);
   }
   std::vector<std::string> names;
@@ -45,7 +47,7 @@ TEST_F(ObjectMaps, RealMapsKeepLibbpfOrderAndTemplatesComeLast) {
   EXPECT_EQ(names, expected);
   for (const MapSpec& spec : spec_.maps) {
     EXPECT_EQ(spec.attr.name, spec.name);
-    EXPECT_EQ(spec.is_inner_template, spec.name == "outer.inner");
+    EXPECT_EQ(spec.is_inner_template, spec.name.find(".inner") != std::string::npos);
   }
 }
 
@@ -119,6 +121,19 @@ TEST_F(ObjectMaps, MapInMapHasInnerTemplateAndStaticSlots) {
   const std::vector<std::pair<uint32_t, uint32_t>> slots = {
       {1, static_cast<uint32_t>(map_index(spec_, "inner_b"))},
       {3, static_cast<uint32_t>(map_index(spec_, "inner_a"))}};
+  EXPECT_EQ(outer.initial_slots, slots);
+}
+
+TEST_F(ObjectMaps, HashOfMapsGetsItsOwnTemplateAndSlots) {
+  const MapSpec& outer = map("outer_hash");
+  EXPECT_EQ(outer.attr.type, MapType::HashOfMaps);
+  EXPECT_EQ(outer.attr.value_size, 4u);
+  ASSERT_GE(outer.inner_map_index, 0);
+  ASSERT_LT(static_cast<size_t>(outer.inner_map_index), spec_.maps.size());
+  EXPECT_NE(outer.inner_map_index, map("outer").inner_map_index);
+  EXPECT_EQ(spec_.maps[outer.inner_map_index].name, "outer_hash.inner");
+  const std::vector<std::pair<uint32_t, uint32_t>> slots = {
+      {5, static_cast<uint32_t>(map_index(spec_, "inner_a"))}};
   EXPECT_EQ(outer.initial_slots, slots);
 }
 

@@ -76,6 +76,15 @@ struct {
     .values = {[1] = &inner_b, [3] = &inner_a},
 };
 
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+  __uint(max_entries, 8);
+  __type(key, __u32);
+  __array(values, struct inner_map);
+} outer_hash SEC(".maps") = {
+    .values = {[5] = &inner_a},
+};
+
 int tail_target(struct xdp_md *ctx);
 
 struct {
