@@ -36,6 +36,7 @@ struct RowSpec {
   Better better = Better::Lower;  // whether the goal is an upper or a lower bound
   // Which Hourglass figure set the row reads (sections may run Hourglass in several modes).
   std::string hourglass_mode = "default";
+  bool full_only = false;  // not measured by --quick: left out of the table
 };
 
 inline RowSpec plain_row(std::string key, std::string label, std::string mode = "default") {

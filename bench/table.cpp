@@ -51,6 +51,7 @@ void print_row(const std::vector<std::string>& cells) {
 }  // namespace
 
 void run_section(const Section& section, const BenchConfig& config) {
+  const auto started = std::chrono::steady_clock::now();
   std::map<std::string, SideResult> hourglass_sides;  // by mode
   std::vector<std::string> notes;
   for (const auto& [mode, options] : section.hourglass_modes) {
@@ -76,6 +77,7 @@ void run_section(const Section& section, const BenchConfig& config) {
   print_row({"metric", "hourglass", "kernel", "ratio", "goal"});
   print_row({"---", "---:", "---:", "---:", "---"});
   for (const RowSpec& row : section.rows) {
+    if (row.full_only && config.quick) continue;
     std::optional<double> ours = find(hourglass_sides[row.hourglass_mode].figures, row.key);
     std::optional<double> theirs = find(kernel_side.figures, row.key);
     std::optional<double> ratio;
@@ -86,6 +88,9 @@ void run_section(const Section& section, const BenchConfig& config) {
   std::puts("");
   for (const auto& note : section.method_notes) std::printf("- %s\n", note.c_str());
   for (const auto& note : notes) std::printf("- %s\n", note.c_str());
+  const auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::printf("- section time: %.1f s (both sides)\n", seconds);
   std::fflush(stdout);
 }
 

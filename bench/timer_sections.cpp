@@ -1,6 +1,8 @@
 // Sections 1 and 2: the cost of single timer operations, and of start as armed timers pile up
 // (with the memory each armed timer takes).
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "bench.h"
@@ -60,6 +62,33 @@ Result<double> arm_range(BenchObject& object, uint64_t first, uint64_t end) {
   }
 }
 
+// Makes slots [0, count) fall due at one instant (after they are all re-armed) and waits for
+// their callbacks: millions of callbacks per second from the first expiry to the last callback.
+Result<double> fire_rate(BenchObject& object, uint64_t count, double arm_ns_per_timer) {
+  const std::vector<uint8_t> zero_stats(16, 0);
+  if (auto reset = object.update("stats", 0, zero_stats); !reset.ok()) return reset.take_error();
+  bench_args fire{};
+  fire.iterations = count;
+  fire.param2 = static_cast<uint64_t>(std::max(50e6, 3 * arm_ns_per_timer * static_cast<double>(count)));
+  if (auto ran = run_checked(object, "fire_range", fire); !ran.ok()) return ran.take_error();
+  const uint64_t due_ns = fire.sink;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(fire.param2) +
+                        std::chrono::seconds(10);
+  std::this_thread::sleep_for(std::chrono::nanoseconds(fire.param2));
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto bytes = object.lookup("stats", 0);
+    if (!bytes.ok()) return bytes.take_error();
+    uint64_t counters[2];
+    std::memcpy(counters, bytes->data(), sizeof counters);
+    if (counters[0] >= count) {
+      if (counters[1] <= due_ns) return make_error(EINVAL, "callbacks ran before their expiry");
+      return static_cast<double>(count) / static_cast<double>(counters[1] - due_ns) * 1e3;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return make_error(ETIME, "not every timer fired within 10 s of its expiry");
+}
+
 // Arms slots [0, size) cumulatively, size after size: the memory delta of each step is divided
 // over the timers that step armed; the start cost is then taken on a random armed slot.
 void measure_scale(Backend& backend, const BenchConfig& config, SideResult& side) {
@@ -95,11 +124,21 @@ void measure_scale(Backend& backend, const BenchConfig& config, SideResult& side
     args.iterations = config.quick ? 20000 : 200000;
     args.param = size;
     record(side, "start@" + name, per_op_ns(**object, "op_start", "baseline", args, config.quick ? 3 : 5));
+    const double arm_ns_estimate = *arm_ns > 0 ? *arm_ns : 2000;
+    record(side, "fire@" + name, fire_rate(**object, size, arm_ns_estimate));
+    // The fired timers are idle now: arm them again (unmeasured) before the next size.
+    if (auto rearmed = arm_range(**object, 0, size); !rearmed.ok()) {
+      side.notes.push_back("re-arm " + name + ": " + rearmed.error().message);
+      return;
+    }
   }
 }
 
 std::vector<RowSpec> scale_rows() {
   std::vector<RowSpec> rows;
+  BenchConfig quick_config;
+  quick_config.quick = true;
+  const std::vector<uint64_t> quick_sizes = scale_sizes(quick_config);
   for (uint64_t size : {1000, 10000, 100000, 1000000}) {
     const std::string name = size_name(size);
     rows.push_back(goal_row("start@" + name, "start (re-arm) with " + name + " armed, ns/op",
@@ -111,7 +150,17 @@ std::vector<RowSpec> scale_rows() {
   }
   for (uint64_t size : {1000, 10000, 100000, 1000000}) {
     const std::string name = size_name(size);
+    rows.push_back(plain_row("fire@" + name, "fire rate, " + name + " due at once, M callbacks/s"));
+  }
+  for (uint64_t size : {1000, 10000, 100000, 1000000}) {
+    const std::string name = size_name(size);
     rows.push_back(goal_row("bytes@" + name, "memory per armed timer up to " + name + ", bytes", 0.5));
+  }
+  for (RowSpec& row : rows) {
+    const bool in_quick = std::any_of(quick_sizes.begin(), quick_sizes.end(), [&](uint64_t size) {
+      return row.key.ends_with("@" + size_name(size));
+    });
+    row.full_only = !in_quick;
   }
   return rows;
 }

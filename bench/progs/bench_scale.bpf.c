@@ -1,7 +1,9 @@
-// Section 2 of hourglass-bench: timer start cost as the number of armed timers grows, and the
-// memory each armed timer costs. `prefault` writes every value once (so value pages are resident
-// before the memory is measured), `arm` initialises and arms slots [param, param2) at random
-// expiries one hour ahead (args->sink: slots left unarmed by -ENOMEM), `op_start` re-arms a random one of the first `param` slots.
+// Section 2 of hourglass-bench: timer start cost as the number of armed timers grows, the
+// memory each armed timer costs, and the fire rate when they all fall due at once.
+// `prefault` writes every value once (so value pages are resident before memory is measured);
+// `arm` initialises and arms slots [param, param + iterations) at random expiries one hour ahead
+// (args->sink: slots left unarmed by -ENOMEM); `op_start` re-arms a random one of the first
+// `param` slots; `fire_range` makes slots [0, iterations) fall due at one instant.
 #include "bench_loop.h"
 
 #define SCALE_SLOTS 1000000
@@ -18,7 +20,29 @@ struct {
   __type(value, struct slot);
 } slots SEC(".maps");
 
+struct fire_stats {
+  __u64 fired;
+  __u64 last_ns;  // the latest callback's bpf_ktime_get_ns()
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct fire_stats);
+} stats SEC(".maps");
+
 static int never_cb(void *map, __u32 *key, struct slot *value) { return 0; }
+
+static int count_cb(void *map, __u32 *key, struct slot *value) {
+  __u32 stats_key = 0;
+  struct fire_stats *counters = bpf_map_lookup_elem(&stats, &stats_key);
+  if (!counters) return 0;
+  __sync_fetch_and_add(&counters->fired, 1);
+  __u64 now = bpf_ktime_get_ns();
+  if (now > counters->last_ns) counters->last_ns = now;  // approximate under concurrency
+  return 0;
+}
 
 static long body_prefault(__u64 index, struct loop_state *state) {
   __u32 key = (__u32)(state->param + index);
@@ -71,6 +95,28 @@ static long body_cancel(__u64 index, struct loop_state *state) {
   struct slot *value = bpf_map_lookup_elem(&slots, &key);
   if (!value) return 1;
   if (bpf_timer_cancel(&value->timer) < 0) state->errors++;
+  return 0;
+}
+
+// Re-arms slot `index` to fire at the common absolute expiry state->param with count_cb.
+static long body_fire(__u64 index, struct loop_state *state) {
+  __u32 key = (__u32)index;
+  struct slot *value = bpf_map_lookup_elem(&slots, &key);
+  if (!value) return 1;
+  if (bpf_timer_set_callback(&value->timer, count_cb)) state->errors++;
+  if (bpf_timer_start(&value->timer, state->param, BPF_F_TIMER_ABS)) state->errors++;
+  return 0;
+}
+
+// Fire rate: slots [0, iterations) all due at once, args->param2 ns from now (longer than the
+// arming takes); args->sink returns that absolute expiry.
+SEC("syscall")
+int fire_range(struct bench_args *args) {
+  struct loop_state state = {};
+  state.param = bpf_ktime_get_ns() + args->param2;
+  bpf_loop((__u32)args->iterations, body_fire, &state, 0);
+  args->errors = state.errors;
+  args->sink = state.param;
   return 0;
 }
 
