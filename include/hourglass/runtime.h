@@ -85,6 +85,15 @@ class MapHandle {
   maps::Map* map_ = nullptr;
 };
 
+// What the verifier reported for one program (empty when verification was skipped).
+struct VerifierReport {
+  bool verified = false;
+  uint32_t insns_processed = 0;
+  uint32_t states = 0;
+  uint32_t max_stack_depth = 0;
+  std::string log;  // the path log when RuntimeOptions::verbose_verifier_log is set
+};
+
 struct TestRunOptions {
   std::vector<uint8_t> data_in;  // packet (xdp, tc, socket)
   std::vector<uint8_t> ctx_in;   // context (syscall buffer, fentry args, tracepoint bytes)
@@ -117,6 +126,7 @@ class ProgramHandle {
   const char* type_name() const;
   size_t insn_count() const;
   std::vector<std::string> disassemble() const;  // one line per instruction slot
+  const VerifierReport& verifier_report() const { return meta_->verifier; }
 
   // BPF_PROG_TEST_RUN.
   Result<TestRunResult> test_run(const TestRunOptions& options) const;
@@ -129,6 +139,7 @@ class ProgramHandle {
   struct Meta {
     std::string name;
     std::string section;
+    VerifierReport verifier;
   };
   vm::Program* prog_ = nullptr;
   std::shared_ptr<const Meta> meta_;

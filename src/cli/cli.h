@@ -41,5 +41,6 @@ nlohmann::json globals_json(const Object& object);
 std::pair<uint32_t, uint32_t> map_btf_types(const Object& object, const std::string& map_name);
 
 int run_test_command(const std::vector<std::string>& args, const GlobalOptions& options);
+int run_timer_list_command(const std::vector<std::string>& args, const GlobalOptions& options);
 
 }  // namespace hourglass::cli

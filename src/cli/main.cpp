@@ -17,13 +17,15 @@ int main(int argc, char** argv) {
   // `test` takes ordered steps (--run, --wait, ...) that CLI11 would reorder: hand it the rest.
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg == "test") {
+    const bool timer_list = arg == "timer" && i + 1 < argc && std::string(argv[i + 1]) == "list";
+    if (arg == "test" || timer_list) {
       GlobalOptions options;
-      std::vector<std::string> rest(argv + i + 1, argv + argc);
+      for (int j = 1; j < i; ++j) options.json = options.json || std::string(argv[j]) == "--json";
+      std::vector<std::string> rest(argv + i + (timer_list ? 2 : 1), argv + argc);
       try {
-        return run_test_command(rest, options);
+        return timer_list ? run_timer_list_command(rest, options) : run_test_command(rest, options);
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "hourglass test: %s\n", e.what());
+        std::fprintf(stderr, "hourglass %s: %s\n", timer_list ? "timer list" : "test", e.what());
         return 1;
       }
     }
@@ -39,6 +41,7 @@ int main(int argc, char** argv) {
   app.add_flag("--dangerously-skip-verification", options.skip_verification,
                "Load programs WITHOUT verifying them (debugging only; can crash the process)");
   app.add_subcommand("test", "Run a deterministic scenario (see docs/cli.md)");
+  app.add_subcommand("timer", "timer list OBJ [--virtual-time] STEP...: armed timers after the steps");
   register_prog_commands(app, options);
   register_map_commands(app, options);
   register_misc_commands(app, options);

@@ -107,6 +107,38 @@ int disasm(const ProgArgs& args, const GlobalOptions& options) {
   return 0;
 }
 
+int verify(const ProgArgs& args, const GlobalOptions& options, bool log) {
+  GlobalOptions verify_options = options;
+  verify_options.skip_verification = false;
+  RuntimeOptions runtime_options;
+  runtime_options.ncpus = options.cpus;
+  runtime_options.verbose_verifier_log = log;
+  auto runtime = Runtime::create(runtime_options);
+  if (!runtime.ok()) throw CliError(runtime.error().message);
+  auto object = (*runtime)->load_file(args.object);
+  if (!object.ok()) {
+    const std::string& message = object.error().message;
+    auto newline = message.find('\n');
+    std::fprintf(stderr, "hourglass: %s\n", message.substr(0, newline).c_str());
+    if (log && newline != std::string::npos) std::fprintf(stderr, "%s\n", message.substr(newline + 1).c_str());
+    return 1;
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& prog : object->programs()) {
+    if (!args.prog.empty() && prog.name() != args.prog) continue;
+    const VerifierReport& report = prog.verifier_report();
+    out.push_back({{"prog", prog.name()}, {"verified", report.verified},
+                   {"insns_processed", report.insns_processed}, {"states", report.states},
+                   {"max_stack_depth", report.max_stack_depth}});
+    if (options.json) continue;
+    std::cout << fmt::format("{}: verified ({} insns processed, {} states, stack depth {} bytes)\n",
+                             prog.name(), report.insns_processed, report.states, report.max_stack_depth);
+    if (log && !report.log.empty()) std::cout << report.log << "\n";
+  }
+  if (options.json) std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void register_prog_commands(CLI::App& app, GlobalOptions& options) {
@@ -124,6 +156,15 @@ void register_prog_commands(CLI::App& app, GlobalOptions& options) {
   run->add_option("--ctx", args->ctx_file, "Context bytes (syscall buffer, fentry args)")->check(CLI::ExistingFile);
   run->add_option("--cpu", args->cpu, "Virtual CPU to run on");
   run->callback([args, &options] { selected_command() = [args, &options] { return prog_run(*args, options); }; });
+
+  auto verify_log = std::make_shared<bool>(false);
+  CLI::App* ver = app.add_subcommand("verify", "Verify every program of OBJ and print the verdict");
+  ver->add_option("object", args->object, "BPF object (.bpf.o)")->required()->check(CLI::ExistingFile);
+  ver->add_option("--prog", args->prog, "Only report this program");
+  ver->add_flag("--log", *verify_log, "Print the verifier's log (register state along the path)");
+  ver->callback([args, &options, verify_log] {
+    selected_command() = [args, &options, verify_log] { return verify(*args, options, *verify_log); };
+  });
 
   CLI::App* dis = app.add_subcommand("disasm", "Disassemble the programs of OBJ");
   dis->add_option("object", args->object, "BPF object (.bpf.o)")->required()->check(CLI::ExistingFile);

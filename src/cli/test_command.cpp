@@ -130,16 +130,66 @@ void run_step(const Step& step, Runtime& runtime, Object& object, std::vector<ui
 
 }  // namespace
 
-int run_test_command(const std::vector<std::string>& args, const GlobalOptions& options) {
-  Scenario scenario = parse_scenario(args, options);
+namespace {
+
+struct ScenarioResult {
+  std::unique_ptr<Runtime> runtime;
+  Object object;
+  nlohmann::json runs = nlohmann::json::array();
+};
+
+ScenarioResult play(const Scenario& scenario) {
   for (const auto& step : scenario.steps)
     if (step.kind == "wait") parse_duration_ns(step.arg);  // reject bad input before loading
-  auto runtime = make_runtime(scenario.options);
-  Object object = load_or_throw(*runtime, scenario.object);
-  nlohmann::json runs = nlohmann::json::array();
+  ScenarioResult result;
+  result.runtime = make_runtime(scenario.options);
+  result.object = load_or_throw(*result.runtime, scenario.object);
   std::vector<uint8_t> data;
   bool data_given = false;
-  for (const auto& step : scenario.steps) run_step(step, *runtime, object, data, data_given, runs);
+  for (const auto& step : scenario.steps)
+    run_step(step, *result.runtime, result.object, data, data_given, result.runs);
+  return result;
+}
+
+}  // namespace
+
+// `hourglass timer list OBJ [--virtual-time] STEP...`: the same steps as `test`, then the armed
+// timers as a table (or JSON with --json).
+int run_timer_list_command(const std::vector<std::string>& args, const GlobalOptions& options) {
+  std::vector<std::string> rest;
+  bool json = options.json;
+  for (const auto& arg : args) {
+    if (arg == "--json") json = true;
+    else rest.push_back(arg);
+  }
+  Scenario scenario = parse_scenario(rest, options);
+  ScenarioResult result = play(scenario);
+  nlohmann::json timers = timers_json(*result.runtime);
+  if (json) {
+    std::cout << timers.dump(2) << std::endl;
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  uint64_t now = result.runtime->now_ns(1);
+  for (const auto& t : timers) {
+    uint64_t expires = t["expires_ns"].get<uint64_t>();
+    rows.push_back({t["map"].get<std::string>(), t["key"].get<std::string>(),
+                    std::to_string(t["clock"].get<uint32_t>()),
+                    expires > now ? fmt::format("+{}us", (expires - now) / 1000) : "due",
+                    t["callback"].get<std::string>(), t["prog"].get<std::string>(),
+                    std::to_string(t["fired"].get<uint64_t>()), std::to_string(t["cpu"].get<uint32_t>())});
+  }
+  std::cout << format_table({"MAP", "KEY", "CLOCK", "EXPIRES", "CALLBACK", "PROG", "FIRED", "CPU"}, rows);
+  std::cout << fmt::format("{} timer(s) armed, {} callback(s) run\n", rows.size(), result.runtime->timers_fired());
+  return 0;
+}
+
+int run_test_command(const std::vector<std::string>& args, const GlobalOptions& options) {
+  Scenario scenario = parse_scenario(args, options);
+  ScenarioResult played = play(scenario);
+  auto& runtime = played.runtime;
+  Object& object = played.object;
+  nlohmann::json& runs = played.runs;
 
   nlohmann::json doc;
   doc["runs"] = runs;

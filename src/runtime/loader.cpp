@@ -80,7 +80,7 @@ Status create_maps(const object::ObjectSpec& spec, const Runtime& runtime,
 
 Result<vm::Program*> prepare_program(const object::ObjectSpec& spec,
                                      const object::ProgramSpec& prog_spec, Runtime& runtime,
-                                     LoadState& state) {
+                                     LoadState& state, VerifierReport& report) {
   std::string prefix = where(spec) + "program '" + prog_spec.name + "': ";
   std::vector<helpers::HelperFn> kfuncs;
   std::vector<const helpers::HelperProto*> kfunc_protos;
@@ -89,10 +89,9 @@ Result<vm::Program*> prepare_program(const object::ObjectSpec& spec,
     kfuncs.push_back(proto ? proto->fn : nullptr);
     kfunc_protos.push_back(proto);
   }
-  if (auto verified = verify_program(spec, prog_spec, state.maps, kfunc_protos, runtime);
-      !verified.ok()) {
-    return make_error(verified.error().code, prefix + verified.error().message);
-  }
+  auto verified = verify_program(spec, prog_spec, state.maps, kfunc_protos, runtime);
+  if (!verified.ok()) return make_error(verified.error().code, where(spec) + verified.error().message);
+  report = std::move(*verified);
   vm::ImageInput input;
   input.name = prog_spec.name;
   input.type = prog_spec.type;
@@ -131,8 +130,9 @@ Result<Object> Runtime::load_spec(std::shared_ptr<object::ObjectSpec> spec) {
   if (auto created = create_maps(*spec, runtime, runtime.impl().engine.get(), state); !created.ok())
     return created.take_error();
   state.programs.assign(spec->programs.size(), nullptr);
+  std::vector<VerifierReport> reports(spec->programs.size());
   for (size_t i = 0; i < spec->programs.size(); ++i) {
-    auto prog = prepare_program(*spec, spec->programs[i], runtime, state);
+    auto prog = prepare_program(*spec, spec->programs[i], runtime, state, reports[i]);
     if (!prog.ok()) return prog.take_error();
     state.programs[i] = *prog;
   }
@@ -150,7 +150,7 @@ Result<Object> Runtime::load_spec(std::shared_ptr<object::ObjectSpec> spec) {
     handle.prog_ = state.programs[i];
     state.programs[i] = nullptr;  // reference moves into the handle
     handle.meta_ = std::make_shared<const ProgramHandle::Meta>(
-        ProgramHandle::Meta{spec->programs[i].name, spec->programs[i].section});
+        ProgramHandle::Meta{spec->programs[i].name, spec->programs[i].section, std::move(reports[i])});
     handle.runtime_ = &runtime;
     object.programs_.push_back(std::move(handle));
   }

@@ -11,7 +11,7 @@
 
 namespace hourglass {
 
-Status verify_program(const object::ObjectSpec& spec, const object::ProgramSpec& prog,
+Result<VerifierReport> verify_program(const object::ObjectSpec& spec, const object::ProgramSpec& prog,
                       const std::vector<maps::Map*>& maps,
                       const std::vector<const helpers::HelperProto*>& kfuncs, Runtime& runtime);
 
