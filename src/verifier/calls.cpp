@@ -255,6 +255,7 @@ bool Env::check_helper_call(State& st, uint32_t pc, const HelperProto& proto, bo
     } else {
       ret = make_pointer(RegType::MapValue);
       ret.map = meta.map;
+      ret.map_uid = meta.map_uid;  // a value of an inner map remembers which lookup found the map
     }
     ret.maybe_null = true;
     ret.id = id;

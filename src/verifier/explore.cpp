@@ -159,8 +159,12 @@ class Stepper {
       d = r;
       return true;
     }
-    if (!is64 && src.is_pointer())
-      return fail(EACCES, fmt::format("R{} partial copy of pointer", insn_.src));
+    if (!is64 && src.is_pointer()) {
+      // Privileged: the low half of a pointer is an unknown scalar (it can never be turned back).
+      d = make_unknown_scalar();
+      zext32(d);
+      return true;
+    }
     d = src;
     if (!is64) zext32(d);
     return true;
@@ -172,7 +176,16 @@ class Stepper {
     const Reg src = (insn_.opcode & kSrcX) ? reg(insn_.src)
                                            : make_const_scalar(static_cast<uint64_t>(
                                                  static_cast<int64_t>(insn_.imm)));
-    if (!is64) return fail(EACCES, fmt::format("R{} 32-bit pointer arithmetic prohibited", dst));
+    if (!is64) {
+      // Privileged programs may subtract pointers in 32 bits (clang's `data_end - data` on the
+      // u32 ctx fields): the result is a meaningless but harmless scalar.
+      if (op == kAluSub) {
+        d = make_unknown_scalar();
+        zext32(d);
+        return true;
+      }
+      return fail(EACCES, fmt::format("R{} 32-bit pointer arithmetic prohibited", dst));
+    }
     if (op == kAluAnd || op == kAluOr || op == kAluXor)
       return fail(EACCES, fmt::format("R{} bitwise operator {} on pointer prohibited", dst,
                                       alu_op_name(op)));

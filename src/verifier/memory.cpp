@@ -169,7 +169,7 @@ bool Env::check_mem_access(State& st, uint32_t pc, int regno, int32_t off, int s
       if (!ptr.var_off.is_const()) {
         // Variable offset: every byte it may touch must be inside the frame (and, for a read,
         // initialised); a write turns every byte it may touch into unknown data.
-        if (ptr.smin < -kStackSize || ptr.smax > 0)
+        if (ptr.smin <= -(1 << 29) || ptr.smax >= (1 << 29))
           return fail(pc, EACCES, fmt::format("invalid unbounded variable-offset {} stack R{}",
                                               write ? "write to" : "read from", regno));
         const int32_t lo = ptr.off + off + static_cast<int32_t>(ptr.smin);
@@ -364,9 +364,12 @@ bool Env::check_helper_mem(State& st, uint32_t pc, int regno, uint64_t size, boo
     case RegType::Stack: {
       if (reg.maybe_null) break;
       Frame& frame = st.frames[static_cast<size_t>(reg.frameno)];
+      if (reg.smin <= -(1 << 29) || reg.smax >= (1 << 29))
+        return fail(pc, EACCES, fmt::format("R{} unbounded indirect variable offset stack access",
+                                            regno));
       const int64_t lo = static_cast<int64_t>(reg.off) + reg.smin;
       const int64_t hi = static_cast<int64_t>(reg.off) + reg.smax + len;
-      if (lo < -kStackSize || hi > 0 || reg.smin < -kStackSize)
+      if (lo < -kStackSize || hi > 0)
         return fail(pc, EACCES, fmt::format("invalid indirect access to stack R{} off={} size={}",
                                             regno, lo, len));
       touch_stack(st, reg.frameno, static_cast<int32_t>(lo));

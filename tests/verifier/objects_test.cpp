@@ -1,0 +1,108 @@
+// Every compiled test program (tests/progs/*.bpf.o) and example (examples/*/*.bpf.c) must pass the
+// verifier: parse each object with object::parse_object_file and verify each of its programs the
+// way the runtime will (map attributes from the specs, kfunc prototypes by name, BTF func and
+// line info).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "helpers/proto.h"
+#include "object/object.h"
+#include "verifier/verifier.h"
+
+namespace hourglass::verifier {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> objects_in(const std::string& dir) {
+  std::vector<std::string> out;
+  if (!fs::exists(dir)) return out;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.path().string().ends_with(".bpf.o")) out.push_back(entry.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+VerifyInput input_for(const object::ObjectSpec& spec, const object::ProgramSpec& prog) {
+  VerifyInput input;
+  input.prog_name = prog.name;
+  input.type = prog.type;
+  input.insns = &prog.insns;
+  for (const object::MapSpec& map : spec.maps) input.maps.push_back(MapDesc{map.attr, map.name});
+  for (const object::KfuncSpec& kfunc : spec.kfuncs)
+    input.kfuncs.push_back(helpers::find_kfunc(kfunc.name.c_str()));
+  for (const object::FuncInfo& func : prog.func_info)
+    input.subprog_names.push_back({func.insn_index, func.name});
+  input.line_info = prog.line_info;
+  return input;
+}
+
+// Programs written for other parts' tests that the kernel's verifier would reject as well, with
+// the reason: they must keep failing for exactly that reason (and nothing else may fail).
+struct KnownRejection {
+  const char* object;
+  const char* program;
+  const char* reason;
+};
+constexpr KnownRejection kKnownRejections[] = {
+    // `x % 48` compiled as x - (x / 48) * 48: a 32-bit subtraction whose ranges may wrap, so the
+    // slot index is unbounded for the kernel too ("invalid unbounded variable-offset read").
+    {"vm_programs.bpf.o", "vm_checksum_prog", "invalid unbounded variable-offset read from stack"},
+};
+
+const KnownRejection* known_rejection(const std::string& object, const std::string& program) {
+  for (const KnownRejection& k : kKnownRejections)
+    if (object == k.object && program == k.program) return &k;
+  return nullptr;
+}
+
+void verify_all_in(const std::string& dir, size_t* verified) {
+  for (const std::string& path : objects_in(dir)) {
+    auto spec = object::parse_object_file(path);
+    const std::string name = fs::path(path).filename().string();
+    if (!spec.ok()) {
+      // Objects built to exercise the loader's own error paths never reach the verifier.
+      EXPECT_TRUE(name.starts_with("obj_err_")) << path << ": " << spec.error().message;
+      continue;
+    }
+    for (const object::ProgramSpec& prog : spec->programs) {
+      const VerifyInput input = input_for(*spec, prog);
+      // A program calling a kfunc the helper table does not provide cannot run here; the
+      // runtime refuses it before verification.
+      if (std::find(input.kfuncs.begin(), input.kfuncs.end(), nullptr) != input.kfuncs.end() &&
+          name.starts_with("obj_"))
+        continue;
+      auto result = verify(input);
+      if (const KnownRejection* known = known_rejection(name, prog.name)) {
+        ASSERT_FALSE(result.ok()) << name << ": " << prog.name << " is now accepted";
+        EXPECT_NE(result.error().message.find(known->reason), std::string::npos)
+            << result.error().message;
+        continue;
+      }
+      if (!result.ok()) {
+        VerifyInput verbose = input_for(*spec, prog);
+        verbose.verbose_log = true;
+        auto again = verify(verbose);
+        ADD_FAILURE() << name << ": " << (again.ok() ? result.error().message : again.error().message);
+        continue;
+      }
+      ++*verified;
+    }
+  }
+}
+
+TEST(Objects, EveryTestProgramVerifies) {
+  size_t verified = 0;
+  verify_all_in(HG_TEST_PROGS_DIR, &verified);
+  EXPECT_GT(verified, 5u);
+}
+
+TEST(Objects, EveryExampleVerifies) {
+  size_t verified = 0;
+  verify_all_in(HG_EXAMPLES_DIR, &verified);
+  if (!fs::exists(HG_EXAMPLES_DIR)) GTEST_SKIP() << "examples not built";
+}
+
+}  // namespace
+}  // namespace hourglass::verifier
