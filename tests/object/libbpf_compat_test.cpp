@@ -2,6 +2,9 @@
 // kernel, so its programs and maps (names, types, sizes, flags, order) must match ours.
 #include <bpf/libbpf.h>
 
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
 #include <memory>
 
 #include "object_test_util.h"
@@ -13,7 +16,7 @@ struct LibbpfObjectDeleter {
   void operator()(bpf_object* object) const { bpf_object__close(object); }
 };
 
-class LibbpfCompat : public ::testing::TestWithParam<const char*> {};
+class LibbpfCompat : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(LibbpfCompat, ProgramsAndMapsMatchLibbpf) {
   const std::vector<uint8_t> bytes = read_bytes(prog_path(GetParam()));
@@ -77,8 +80,41 @@ TEST_P(LibbpfCompat, ProgramsAndMapsMatchLibbpf) {
   EXPECT_EQ(map_count, real_maps.size());
 }
 
-INSTANTIATE_TEST_SUITE_P(TestObjects, LibbpfCompat,
-                         ::testing::Values("obj_sections", "obj_maps", "obj_kfunc_globals"));
+// Every object built from tests/progs except the deliberately broken obj_err_* ones: the other
+// parts' programs are real-world input for the loader too.
+std::vector<std::string> all_test_objects() {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(HG_TEST_PROGS_DIR, error)) {
+    const std::string file = entry.path().filename().string();
+    const std::string suffix = ".bpf.o";
+    if (file.size() <= suffix.size() ||
+        file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      continue;
+    }
+    const std::string name = file.substr(0, file.size() - suffix.size());
+    if (name.rfind("obj_err_", 0) != 0) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The listing must at least hold this part's own objects, or the suite below checks nothing.
+TEST(LibbpfCompatListing, FindsTheObjectTestPrograms) {
+  const std::vector<std::string> names = all_test_objects();
+  for (const char* name : {"obj_sections", "obj_maps", "obj_kfunc_globals"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTestProgs, LibbpfCompat, ::testing::ValuesIn(all_test_objects()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           for (char& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace hourglass::object::testing
