@@ -160,7 +160,7 @@ Result<ObjectSpec> parse_object(const uint8_t* data, size_t size, std::string pa
 
   ParseContext ctx(*elf, spec.btf != nullptr ? spec.btf->btf : nullptr, spec);
   for (Status (*stage)(ParseContext&) :
-       {collect_functions, collect_btf_maps, collect_data_maps, append_inner_templates,
+       {fixup_datasecs, collect_functions, collect_btf_maps, collect_data_maps, append_inner_templates,
         collect_map_initialisers,
         resolve_relocations, link_programs}) {
     if (Status s = stage(ctx); !s) return with_path(s.take_error());

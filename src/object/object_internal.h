@@ -45,6 +45,8 @@ struct ParseContext {
   std::map<uint64_t, uint32_t> map_at_maps_offset;  // .maps symbol offset -> map index
   std::unordered_map<uint32_t, uint32_t> values_offset;  // map index -> `values` member offset
   std::vector<std::pair<uint32_t, MapSpec>> pending_inner;  // (outer index, inner template)
+  int kconfig_map = -1;                                       // ".kconfig" map index, if any
+  std::unordered_map<std::string, uint64_t> kconfig_offset;  // extern name -> offset in it
   std::unordered_map<size_t, uint32_t> map_of_data_section;  // section index -> map index
   // Per executable section: instruction index -> what its relocation resolved to.
   std::unordered_map<size_t, std::unordered_map<uint32_t, ResolvedReloc>> relocs;
@@ -60,7 +62,12 @@ Error insn_error(const ElfSection& section, uint64_t insn_index, const std::stri
 // map-in-map and prog_array maps (".rel.maps").
 Status collect_btf_maps(ParseContext& ctx);
 Status collect_data_maps(ParseContext& ctx);
+// Gives global-data DATASECs their section size and variable offsets (btf_fixup.cpp).
+Status fixup_datasecs(ParseContext& ctx);
 Status append_inner_templates(ParseContext& ctx);
+
+// kconfig.cpp: the ".kconfig" map of __kconfig externs (after the data sections, like libbpf).
+Status collect_kconfig_map(ParseContext& ctx);
 Status collect_map_initialisers(ParseContext& ctx);
 
 // relocate.cpp: resolves the relocations of every executable section, then builds each
