@@ -1,7 +1,9 @@
 // Real-time workers: firing on the real clocks, CPU_PIN, cancel waiting for a running callback,
 // frees from callbacks never blocking, and the A<->B mutual-cancel lockup pattern.
 #include <cerrno>
+#include <mutex>
 #include <set>
+#include <vector>
 
 #include "timer_test_util.h"
 
@@ -190,6 +192,39 @@ TEST_F(RealTimeTest, MutualCancelNeverHangs) {
   std::printf("mutual cancel: %lu x 0, %lu x 1, %lu x -EDEADLK\n",
               static_cast<unsigned long>(results[0].load()), static_cast<unsigned long>(results[1].load()),
               static_cast<unsigned long>(results[2].load()));
+}
+
+TEST_F(RealTimeTest, PrecisionModeFiresNearAndFarTimersInOrder) {
+  EngineOptions options = real_options();
+  options.precision = true;
+  auto engine = TimerEngine::create(options);
+  MapHandle map = make_map(*engine, MapType::Array, 3);
+  std::mutex order_mutex;
+  std::vector<uint32_t> order;
+  std::atomic<uint64_t> late_ns{0};
+  FakeCallback cb{prog, [&](maps::Map*, const void* key, void* value) {
+                    uint32_t index;
+                    std::memcpy(&index, key, 4);
+                    const uint64_t due = static_cast<Value*>(value)->data;
+                    const uint64_t now = engine->now(kClockMonotonic);
+                    EXPECT_GE(now, due);
+                    late_ns = std::max<uint64_t>(late_ns.load(), now - due);
+                    std::lock_guard<std::mutex> lock(order_mutex);
+                    order.push_back(index);
+                  }};
+  const uint64_t delays[3] = {30'000, 300'000, 3'000'000};  // inside, near and beyond the spin window
+  for (uint32_t i = 3; i-- > 0;) {
+    Value* v = element(*map, i);
+    v->data = engine->now(kClockMonotonic) + delays[i];
+    arm(*engine, *map, v, cb, delays[i]);
+  }
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard<std::mutex> lock(order_mutex);
+    return order.size() == 3;
+  }));
+  EXPECT_EQ(order, (std::vector<uint32_t>{0, 1, 2}));
+  std::printf("precision mode: worst lateness %lu ns\n", static_cast<unsigned long>(late_ns.load()));
+  map.reset();
 }
 
 TEST_F(RealTimeTest, ShutdownIsIdempotentAndFreesStillWork) {
