@@ -160,8 +160,8 @@ Result<ObjectSpec> parse_object(const uint8_t* data, size_t size, std::string pa
 
   ParseContext ctx(*elf, spec.btf != nullptr ? spec.btf->btf : nullptr, spec);
   for (Status (*stage)(ParseContext&) :
-       {fixup_datasecs, collect_functions, collect_btf_maps, collect_data_maps, append_inner_templates,
-        collect_map_initialisers,
+       {fixup_datasecs, collect_functions, collect_btf_maps, collect_data_maps,
+        collect_kconfig_map, append_inner_templates, collect_map_initialisers,
         resolve_relocations, link_programs}) {
     if (Status s = stage(ctx); !s) return with_path(s.take_error());
   }

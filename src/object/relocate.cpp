@@ -146,8 +146,16 @@ Result<ResolvedReloc> resolve_one(ParseContext& ctx, const ElfSection& section,
       return insn_error(section, insn_index, "ld_imm64 is missing its second half");
     }
     if (symbol.undefined()) {
-      return insn_error(section, insn_index, "extern variable '" + symbol.name +
-                                                 "' (__ksym / __kconfig) is not supported");
+      auto kconfig = ctx.kconfig_offset.find(symbol.name);
+      if (kconfig == ctx.kconfig_offset.end()) {
+        return insn_error(section, insn_index, "extern variable '" + symbol.name +
+                                                   "' (__ksym variables) is not supported");
+      }
+      ResolvedReloc resolved;
+      resolved.kind = ResolvedReloc::Kind::Data;
+      resolved.index = static_cast<uint32_t>(ctx.kconfig_map);
+      resolved.symbol_value = kconfig->second;
+      return resolved;
     }
     return resolve_ld_imm64(ctx, section, insn_index, symbol);
   }
