@@ -193,10 +193,9 @@ class Stepper {
       return fail(EACCES, fmt::format("R{} pointer arithmetic with {} operator prohibited", dst,
                                       alu_op_name(op)));
     if (d.is_pointer() && src.is_pointer()) {
-      const bool same_region = d.type == src.type &&
-                               (d.type == RegType::Stack || d.type == RegType::Packet ||
-                                d.type == RegType::PacketMeta || d.type == RegType::MapValue);
-      if (op == kAluSub && same_region) {
+      // As for a privileged loader: the difference of two pointers is a plain scalar
+      // (`data_end - data` is the packet length); it can never become a pointer again.
+      if (op == kAluSub) {
         d = make_unknown_scalar();
         return true;
       }

@@ -237,6 +237,11 @@ std::vector<Case> cases() {
                      "R3 32-bit pointer arithmetic prohibited"));
   c.push_back(reject("pointer_plus_pointer", XDP, Asm().movr(2, 10).addr(2, 1).ret(0),
                      "pointer += pointer prohibited"));
+  c.push_back(accept("packet_end_minus_data", XDP,
+                     Asm().ldx(W, 2, 1, 0).ldx(W, 3, 1, 4).alu64r(SUB, 3, 2).movr(0, 3).exit()));
+  c.push_back(reject("pointer_difference_is_scalar", XDP,
+                     Asm().movr(2, 10).alu64r(SUB, 2, 1).ldx(DW, 0, 2, 0).exit(),
+                     "R2 invalid mem access 'scalar'"));
   c.push_back(accept("stack_minus_stack", XDP, Asm().movr(2, 10).add(2, -8).movr(0, 10).alu64r(SUB, 0, 2).exit()));
   c.push_back(reject("map_ptr_arith", TC, Asm().ld_map(1, kHash).add(1, 8).ret(0),
                      "R1 pointer arithmetic on map_ptr prohibited"));

@@ -4,7 +4,9 @@
 // line info).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 
 #include "helpers/proto.h"
 #include "object/object.h"
@@ -96,6 +98,32 @@ TEST(Objects, EveryTestProgramVerifies) {
   size_t verified = 0;
   verify_all_in(HG_TEST_PROGS_DIR, &verified);
   EXPECT_GT(verified, 5u);
+}
+
+// verif_shapes.bpf.c: clang's own output for callbacks and timers, checked in detail.
+TEST(Objects, ShapesReportCallbacks) {
+  auto spec = object::parse_object_file(std::string(HG_TEST_PROGS_DIR) + "/verif_shapes.bpf.o");
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  std::map<std::string, VerifyOutput> outputs;
+  for (const object::ProgramSpec& prog : spec->programs) {
+    auto result = verify(input_for(*spec, prog));
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    outputs[prog.name] = std::move(*result);
+  }
+  ASSERT_EQ(outputs.size(), 4u);
+  auto find = [&](const std::string& prog, const std::string& sub) -> const SubprogInfo* {
+    for (const SubprogInfo& info : outputs[prog].subprogs)
+      if (info.name == sub) return &info;
+    return nullptr;
+  };
+  const SubprogInfo* tick = find("verif_timer", "tick");
+  ASSERT_NE(tick, nullptr);
+  EXPECT_TRUE(tick->is_async_callback);
+  ASSERT_NE(find("verif_callbacks", "add_index"), nullptr);
+  EXPECT_TRUE(find("verif_callbacks", "add_index")->is_callback);
+  EXPECT_TRUE(find("verif_callbacks", "add_value")->is_callback);
+  ASSERT_NE(find("verif_loops", "fold"), nullptr);
+  EXPECT_GE(outputs["verif_loops"].stats.max_stack_depth, 64u);  // values[16] + fold's frame
 }
 
 TEST(Objects, EveryExampleVerifies) {
