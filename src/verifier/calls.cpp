@@ -285,6 +285,12 @@ bool Env::check_helper_call(State& st, uint32_t pc, const HelperProto& proto, bo
     callee.frameno = static_cast<int32_t>(st.frames.size());
     callee.callback = callback;
     const Reg ctx = meta.ctx_regno >= 0 ? frame.regs[meta.ctx_regno] : make_const_scalar(0);
+    // The helper may also call it zero times: that path continues right after the call with
+    // nothing the callback would have written.
+    State skipped = st;
+    for (int r = 1; r <= 5; ++r) skipped.cur().regs[r] = Reg{};
+    skipped.cur().regs[0] = make_unknown_scalar();
+    push_branch(std::move(skipped), pc + 1);
     if (callback == CallbackKind::Loop) {
       callee.regs[1] = make_unknown_scalar();
       callee.regs[1].umax = kU32Max;  // u32 index

@@ -165,6 +165,11 @@ std::vector<Case> cases() {
                      Asm().st(DW, 10, -8, 0).mov(1, 10).ld_func(2, "cb").movr(3, 10).add(3, -8).mov(4, 0)
                          .call(181).ldx(DW, 0, 10, -8).exit()
                          .label("cb").ldx(DW, 0, 2, 0).add(0, 1).stx(DW, 2, 0, 0).ret(0)));
+  c.push_back(reject("bpf_loop_zero_iterations", XDP,
+                     Asm().mov(1, 10).ld_func(2, "cb").movr(3, 10).add(3, -8).mov(4, 0).call(181)
+                         .ldx(DW, 0, 10, -8).exit()
+                         .label("cb").st(DW, 2, 0, 1).ret(0),
+                     "invalid read from stack off -8+0 size 8"));
   c.push_back(reject("bpf_loop_ctx_uninit", XDP,
                      Asm().mov(1, 10).ld_func(2, "cb").movr(3, 10).add(3, -8).mov(4, 0).call(181).ret(0)
                          .label("cb").ldx(DW, 0, 2, 0).ret(0),
