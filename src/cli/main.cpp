@@ -46,6 +46,21 @@ int main(int argc, char** argv) {
   register_map_commands(app, options);
   register_misc_commands(app, options);
   register_run_command(app, options);
+  // Name the unknown command instead of CLI11's generic "a subcommand is required".
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (!arg.empty() && arg[0] == '-') {
+      if (arg == "--cpus" || arg == "--engine") ++i;  // skip the option's value
+      continue;
+    }
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->get_name() == arg;
+    if (!known) {
+      std::fprintf(stderr, "hourglass: unknown command '%s' (see --help)\n", arg.c_str());
+      return 2;
+    }
+    break;
+  }
   try {
     app.parse(argc, argv);
     return run_selected_command(app, options);

@@ -165,9 +165,12 @@ int update_frees_timer(void *ctx) {
 static int lru_cb(void *map, int *key, struct array_elem *val) {
   struct array_elem init = {};
   for (int i = 5; i < 100; i++) {
-    bpf_map_update_elem(&lru, &i, &init, 0);
-    if (!bpf_map_lookup_elem(&lru, key)) break;  // our element was evicted
+    int new_key = i;  // not the induction variable: keeps the loop bounded for the verifier
+    bpf_map_update_elem(&lru, &new_key, &init, 0);
+    bpf_map_lookup_elem(&lru, &new_key);  // bump the new element so ours becomes the coldest
+    if (*key != 4) break;  // our element's memory was reused for another key
   }
+  // Evicted: the element's timer was freed with it, even though this is its own callback.
   if (bpf_timer_cancel(&val->timer) != -EINVAL) err |= 128;
   else ok |= 1;
   return 0;
