@@ -365,7 +365,13 @@ bool Env::check_exit(State& st, uint32_t pc, uint32_t* next_pc, bool* done) {
     return fail(pc, EACCES, "cannot return stack pointer to the caller");
   const uint32_t callsite = frame.callsite;
   const bool sync_callback = cb == CallbackKind::Loop || cb == CallbackKind::ForEachMapElem;
+  const int32_t popped = frame.frameno;
   st.frames.pop_back();
+  // A pointer into the returned frame (stored through a pointer argument) outlives it: it
+  // becomes a plain number that can never be dereferenced.
+  for_each_reg(st, [&](Reg& r) {
+    if (r.type == RegType::Stack && r.frameno >= popped) r = make_unknown_scalar();
+  });
   Frame& caller = st.cur();
   for (int r = 1; r <= 5; ++r) caller.regs[r] = Reg{};
   caller.regs[0] = sync_callback ? make_unknown_scalar() : r0;

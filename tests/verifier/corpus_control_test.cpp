@@ -123,6 +123,10 @@ std::vector<Case> cases() {
   c.push_back(reject("subprog_returns_stack_pointer", XDP,
                      Asm().call_sub("f").ret(0).label("f").movr(0, 10).exit(),
                      "cannot return stack pointer to the caller"));
+  c.push_back(reject("subprog_leaks_own_frame", XDP,
+                     Asm().movr(1, 10).add(1, -8).call_sub("f").ldx(DW, 2, 10, -8).ldx(DW, 0, 2, -8).exit()
+                         .label("f").st(DW, 10, -8, 1).stx(DW, 1, 10, 0).ret(0),
+                     "R2 invalid mem access 'scalar'"));
   c.push_back(reject("subprog_uninit_own_stack", XDP,
                      Asm().st(DW, 10, -8, 1).call_sub("f").exit().label("f").ldx(DW, 0, 10, -8).exit(),
                      "invalid read from stack off -8+0 size 8"));
