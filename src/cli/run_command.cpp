@@ -48,6 +48,7 @@ constexpr const char* kVerdictNames[] = {"aborted", "drop", "pass", "tx", "redir
 
 struct Counters {
   uint64_t packets = 0;
+  uint64_t capture_span_ns = 0;  // last minus first packet timestamp (pcap)
   uint64_t verdicts[5] = {};
   uint64_t other_verdicts = 0;
 };
@@ -120,6 +121,7 @@ void replay_pcap(const RunArgs& args, Runtime& runtime, const Object& object,
     if (first) first_ts = ts, first = false;
     uint64_t offset = ts >= first_ts ? ts - first_ts : 0;
     if (limit_ns && offset > limit_ns) break;
+    counters.capture_span_ns = offset;
     if (args.virtual_time) {
       if (auto st = runtime.advance_to(clock_start + offset); !st.ok()) throw CliError(st.error().message);
     }
@@ -220,9 +222,12 @@ int run_object(const RunArgs& args, GlobalOptions options) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   Counters counters;
+  const auto wall_start = std::chrono::steady_clock::now();
   if (!args.pcap.empty()) replay_pcap(args, *runtime, object, prog, counters);
   else run_interface(args, *runtime, object, prog, counters);
   if (!args.virtual_time) runtime->quiesce_timers();
+  const uint64_t wall_ns = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - wall_start).count());
   if (!args.quiet && isatty(STDERR_FILENO)) std::cerr << "\r\033[K";
 
   nlohmann::json summary;
@@ -249,6 +254,10 @@ int run_object(const RunArgs& args, GlobalOptions options) {
   } else {
     std::cout << fmt::format("{}: {} packets through '{}'\n", args.pcap.empty() ? args.interface : args.pcap,
                              counters.packets, prog.name());
+    if (!args.pcap.empty())
+      std::cout << fmt::format("  {:.1f} s of capture replayed in {:.3f} s of wall time{}\n",
+                               counters.capture_span_ns / 1e9, wall_ns / 1e9,
+                               args.virtual_time ? " (virtual time)" : "");
     std::cout << fmt::format("  verdicts: pass {}  drop {}  tx {}  aborted {}  redirect {}\n",
                              counters.verdicts[2], counters.verdicts[1], counters.verdicts[3],
                              counters.verdicts[0], counters.verdicts[4]);
