@@ -18,6 +18,7 @@ namespace hourglass::bench {
 
 struct BenchConfig {
   bool quick = false;        // a few seconds in all: smaller counts, fewer repetitions
+  int rounds = 2;            // each side measured this many times, alternating; best kept
   bool kernel = true;        // run the kernel column when the syscall is available
   bool skip_verification = false;  // Hourglass: RuntimeOptions::dangerously_skip_verification
   std::string progs_dir;     // where bench/progs/*.bpf.o were built

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -17,9 +18,10 @@ namespace {
 
 void print_usage(const std::vector<Section>& sections) {
   std::printf(
-      "usage: hourglass-bench [--quick] [--section ID]... [--no-kernel] [--skip-verification]\n"
-      "                       [--progs-dir DIR]\n"
-      "  --quick              a few seconds in all (smaller counts and windows)\n"
+      "usage: hourglass-bench [--quick] [--rounds N] [--section ID]... [--no-kernel]\n"
+      "                       [--skip-verification] [--progs-dir DIR]\n"
+      "  --quick              a few seconds in all (smaller counts and windows, one round)\n"
+      "  --rounds N           measure each side N times, alternating; keep the best (default 2)\n"
       "  --section ID         run only this section (repeatable):");
   for (const auto& section : sections) std::printf(" %s", section.id.c_str());
   std::printf(
@@ -43,7 +45,7 @@ std::string cpu_model() {
 void print_machine(const BenchConfig& config) {
   utsname names{};
   uname(&names);
-  std::printf("# hourglass-bench%s\n\n", config.quick ? " --quick" : "");
+  std::printf("# hourglass-bench%s, %d round(s)\n\n", config.quick ? " --quick" : "", config.rounds);
   std::printf("machine: %s, %ld CPUs online, Linux %s\n", cpu_model().c_str(),
               sysconf(_SC_NPROCESSORS_ONLN), names.release);
 }
@@ -60,10 +62,18 @@ int main(int argc, char** argv) {
     auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
     if (arg == "--quick") {
       config.quick = true;
+      config.rounds = 1;
     } else if (arg == "--no-kernel") {
       config.kernel = false;
     } else if (arg == "--skip-verification") {
       config.skip_verification = true;
+    } else if (arg == "--rounds") {
+      const char* value = next();
+      config.rounds = value ? std::atoi(value) : 0;
+      if (config.rounds < 1) {
+        std::fprintf(stderr, "hourglass-bench: --rounds needs a positive count\n");
+        return 2;
+      }
     } else if (arg == "--section" || arg == "--progs-dir") {
       const char* value = next();
       if (!value) {

@@ -1,5 +1,6 @@
 // Drives a section on each side and prints its Markdown table: metric, hourglass, kernel,
 // ratio (hourglass / kernel) and the goal of issue 7 with whether this run met it.
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -48,30 +49,60 @@ void print_row(const std::vector<std::string>& cells) {
   std::puts(line.c_str());
 }
 
+// Keeps the better figure of two rounds for every key (the rows say which way is better) and
+// the notes of both, without repeating one.
+void merge_round(const Section& section, const SideResult& round, SideResult& best) {
+  for (const auto& [key, value] : round.figures) {
+    auto it = best.figures.find(key);
+    if (it == best.figures.end()) {
+      best.figures[key] = value;
+      continue;
+    }
+    Better better = Better::Lower;
+    for (const RowSpec& row : section.rows)
+      if (row.key == key) better = row.better;
+    it->second = better == Better::Lower ? std::min(it->second, value) : std::max(it->second, value);
+  }
+  for (const auto& note : round.notes)
+    if (std::find(best.notes.begin(), best.notes.end(), note) == best.notes.end())
+      best.notes.push_back(note);
+}
+
+SideResult measure_hourglass(const Section& section, const RuntimeOptions& options,
+                             const BenchConfig& config) {
+  SideResult side;
+  RuntimeOptions runtime_options = options;
+  runtime_options.dangerously_skip_verification = config.skip_verification;
+  auto backend = make_hourglass_backend(runtime_options);
+  if (!backend.ok()) side.notes.push_back("runtime: " + backend.error().message);
+  else section.measure(**backend, config, side);
+  return side;  // the backend (and its runtime) goes after its objects, inside measure
+}
+
 }  // namespace
 
 void run_section(const Section& section, const BenchConfig& config) {
   const auto started = std::chrono::steady_clock::now();
   std::map<std::string, SideResult> hourglass_sides;  // by mode
-  std::vector<std::string> notes;
-  for (const auto& [mode, options] : section.hourglass_modes) {
-    SideResult& side = hourglass_sides[mode];
-    RuntimeOptions runtime_options = options;
-    runtime_options.dangerously_skip_verification = config.skip_verification;
-    auto backend = make_hourglass_backend(runtime_options);
-    if (!backend.ok()) side.notes.push_back("runtime: " + backend.error().message);
-    else section.measure(**backend, config, side);
-    for (const auto& note : side.notes) notes.push_back("hourglass (" + mode + "): " + note);
-  }
   SideResult kernel_side;
-  if (!config.kernel) {
-    notes.push_back("kernel: not run (--no-kernel)");
-  } else if (auto backend = make_kernel_backend(); !backend.ok()) {
-    notes.push_back("kernel: n/a, " + backend.error().message);
-  } else {
-    section.measure(**backend, config, kernel_side);
-    for (const auto& note : kernel_side.notes) notes.push_back("kernel: " + note);
+  std::vector<std::string> notes;
+  auto kernel = config.kernel ? make_kernel_backend()
+                              : Result<std::unique_ptr<Backend>>(make_error(ENODEV, "not run (--no-kernel)"));
+  // Sides alternate round by round, so a busy moment on a shared machine costs one round of one
+  // side rather than one side's whole figure.
+  for (int round = 0; round < config.rounds; ++round) {
+    for (const auto& [mode, options] : section.hourglass_modes)
+      merge_round(section, measure_hourglass(section, options, config), hourglass_sides[mode]);
+    if (kernel.ok()) {
+      SideResult kernel_round;
+      section.measure(**kernel, config, kernel_round);
+      merge_round(section, kernel_round, kernel_side);
+    }
   }
+  for (const auto& [mode, side] : hourglass_sides)
+    for (const auto& note : side.notes) notes.push_back("hourglass (" + mode + "): " + note);
+  if (!kernel.ok()) notes.push_back("kernel: n/a, " + kernel.error().message);
+  for (const auto& note : kernel_side.notes) notes.push_back("kernel: " + note);
 
   std::printf("\n### %s\n\n", section.title.c_str());
   print_row({"metric", "hourglass", "kernel", "ratio", "goal"});
