@@ -37,6 +37,19 @@ static int cb_cancels_1(void *map, int *key, struct elem *val) {
   return 0;
 }
 
+// Initialises both timers (without arming them) so that neither callback can meet an
+// uninitialised timer (-EINVAL) while the other side is still starting.
+SEC("tc")
+int init_both(struct __sk_buff *skb) {
+  int zero = 0;
+  struct elem *one = bpf_map_lookup_elem(&timer1_map, &zero);
+  struct elem *two = bpf_map_lookup_elem(&timer2_map, &zero);
+  if (!one || !two) return 1;
+  if (bpf_timer_init(&one->t, &timer1_map, HG_CLOCK_MONOTONIC)) return 2;
+  if (bpf_timer_init(&two->t, &timer2_map, HG_CLOCK_MONOTONIC)) return 3;
+  return 0;
+}
+
 SEC("tc")
 int arm_timer1(struct __sk_buff *skb) {
   int zero = 0;
