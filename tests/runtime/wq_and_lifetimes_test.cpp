@@ -52,6 +52,30 @@ TEST_P(Lifetimes, DetachedProgramKeepsFiringUntilTheMapsUserRefsGo) {
   EXPECT_TRUE(runtime_->timers().empty());
 }
 
+// A pin holds a user reference like bpffs: the timers keep running after the application closes
+// its handles, and stop when the pin goes.
+TEST_P(Lifetimes, PinKeepsTimersUntilUnpinned) {
+  Object object = load(*runtime_, "timer_basic");
+  int limit = 1'000'000;
+  ASSERT_TRUE(object.write_global("periodic_limit", &limit, sizeof limit).ok());
+  ASSERT_TRUE(runtime_->pin_map("/hg/array", object.map("array")).ok());
+  EXPECT_EQ(runtime_->pin_map("/hg/array", object.map("array")).error().code, EEXIST);
+  ASSERT_EQ(run(object, "start_periodic"), 0);
+  ASSERT_TRUE(object.release_map("array"));
+  EXPECT_TRUE(let_timers_run(*runtime_, 5'000'000, [&] { return global<int>(object, "periodic_count") >= 3; }));
+  auto pinned = runtime_->get_pinned_map("/hg/array");
+  ASSERT_TRUE(pinned.ok());
+  EXPECT_EQ(pinned->name(), "array");
+  pinned->reset();
+  ASSERT_TRUE(runtime_->unpin("/hg/array").ok());
+  EXPECT_EQ(runtime_->unpin("/hg/array").error().code, ENOENT);
+  runtime_->quiesce_timers();
+  int stopped = global<int>(object, "periodic_count");
+  let_timers_run(*runtime_, 10'000'000);
+  EXPECT_EQ(global<int>(object, "periodic_count"), stopped);
+  EXPECT_TRUE(runtime_->timers().empty());
+}
+
 // timer_crash shape with a spin lock beside the timer in a hash value.
 TEST_P(Lifetimes, GarbageBesideSpinLockAndTimerNeverLands) {
   Object object = load(*runtime_, "timer_basic");
