@@ -92,11 +92,13 @@ constexpr CtxField kSkbFields[] = {
     {180, 1, RegType::Scalar, false},  {184, 8, RegType::Scalar, false},   // tstamp_type, hwtstamp
 };
 
-// struct xdp_md: u32 fields, only whole-field reads.
+// struct xdp_md: u32 fields, only whole-field reads. egress_ifindex (off 20) is readable in the
+// kernel only by BPF_XDP_DEVMAP programs, which Hourglass does not run: refused, as the kernel
+// refuses it for plain XDP programs.
 constexpr CtxField kXdpFields[] = {
     {0, 4, RegType::Packet, false},  {4, 4, RegType::PacketEnd, false},
     {8, 4, RegType::PacketMeta, false}, {12, 4, RegType::Scalar, false},
-    {16, 4, RegType::Scalar, false}, {20, 4, RegType::Scalar, false},
+    {16, 4, RegType::Scalar, false},
 };
 
 bool skb_access(ProgType type, int32_t off, int size, bool write, RegType* result) {

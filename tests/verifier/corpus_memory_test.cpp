@@ -160,7 +160,10 @@ std::vector<Case> cases() {
   c.push_back(reject("wq_direct", TC, null_exit(checked_lookup(kWqArray).st(DW, 0, 16, 0).ret(0)),
                      "bpf_wq cannot be accessed directly by load/store"));
   // ---- context
-  c.push_back(accept("xdp_ctx_fields", XDP, Asm().ldx(W, 2, 1, 12).ldx(W, 3, 1, 16).ldx(W, 4, 1, 20).ret(2)));
+  c.push_back(accept("xdp_ctx_fields", XDP, Asm().ldx(W, 2, 1, 12).ldx(W, 3, 1, 16).ret(2)));
+  // egress_ifindex: BPF_XDP_DEVMAP programs only (the kernel's xdp_is_valid_access).
+  c.push_back(reject("xdp_ctx_egress_ifindex", XDP, Asm().ldx(W, 4, 1, 20).ret(2),
+                     "invalid bpf_context access off=20 size=4", EACCES));
   c.push_back(reject("xdp_ctx_past_end", XDP, Asm().ldx(W, 2, 1, 24).ret(0),
                      "invalid bpf_context access off=24 size=4", EACCES));
   c.push_back(reject("xdp_ctx_narrow", XDP, Asm().ldx(B, 2, 1, 12).ret(0),

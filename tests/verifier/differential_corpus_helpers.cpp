@@ -1,0 +1,7 @@
+// The helpers corpus's cases for the differential harness (see differential_corpus_import.h).
+#include "differential_corpus_import.h"
+#include "corpus_helpers_test.cpp"
+
+namespace hourglass::verifier::test {
+std::vector<Case> imported_helper_cases() { return cases(); }
+}  // namespace hourglass::verifier::test

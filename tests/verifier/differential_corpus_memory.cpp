@@ -1,0 +1,7 @@
+// The memory corpus's cases for the differential harness (see differential_corpus_import.h).
+#include "differential_corpus_import.h"
+#include "corpus_memory_test.cpp"
+
+namespace hourglass::verifier::test {
+std::vector<Case> imported_memory_cases() { return cases(); }
+}  // namespace hourglass::verifier::test
