@@ -178,6 +178,8 @@ KernelVerdict kernel_load_object_program(const std::string& path, const std::str
   return verdict;
 }
 
+// ---- comparison and report
+
 const char* agreement_name(Agreement agreement) {
   switch (agreement) {
     case Agreement::BothAccept: return "agree (accept)";
@@ -189,7 +191,6 @@ const char* agreement_name(Agreement agreement) {
   }
   return "?";
 }
-
 
 std::string clip(const std::string& text, size_t width) {
   return text.size() <= width ? text : text.substr(0, width - 3) + "...";
@@ -210,7 +211,6 @@ void print_table(const std::vector<Row>& rows) {
             << ", not comparable " << counts[2] << ", bugs " << counts[3] << ", gaps "
             << counts[4] << ", known differences " << counts[5] << "\n\n";
 }
-
 
 // The reason part of an Hourglass error: after the "insn N (...): " prefix.
 std::string hourglass_reason(const std::string& message) {
