@@ -42,7 +42,8 @@ bool known_opcode(const Insn& insn) {
       return op != 0xe0 && op != 0xf0 && !(op == kJmpExit && (insn.opcode & kSrcX)) &&
              !(op == kJmpJa && (insn.opcode & kSrcX));
     case kClassJmp32:
-      return op != 0xe0 && op != 0xf0 && op != kJmpCall && op != kJmpExit;
+      return op != 0xe0 && op != 0xf0 && op != kJmpCall && op != kJmpExit &&
+             !(op == kJmpJa && (insn.opcode & kSrcX));
     case kClassLd: {
       const uint8_t mode = insn.opcode & 0xe0, size = insn.opcode & 0x18;
       if (mode == kModeImm) return size == kSizeDW;
