@@ -1,4 +1,4 @@
-// CallbackTarget::invoke for interpreted images: a subprogram run on its own fresh frame.
+// CallbackTarget::invoke for interpreted and JITed images: a subprogram run on its own fresh frame.
 #include "maps/epoch.h"
 #include "vm/image.h"
 #include "vm/run_scope.h"
@@ -11,7 +11,7 @@ uint64_t invoke_callback(const CallbackTarget* self, uint64_t r1, uint64_t r2, u
   RunScope scope(self->program, image->env);
   maps::EpochGuard guard;
   const uint64_t args[5] = {r1, r2, r3, r4, r5};
-  auto result = interpret(*image, self->entry_insn, args);
+  auto result = run_image(*image, self->entry_insn, args);
   if (result.ok()) return *result;
   // The enclosing run (if any) stops with this error once the calling helper returns; a callback
   // with nothing around it (a timer worker) has nobody to report to and returns 0.
@@ -20,7 +20,8 @@ uint64_t invoke_callback(const CallbackTarget* self, uint64_t r1, uint64_t r2, u
 }
 
 Status check_engine(Engine engine) {
-  if (engine == Engine::Jit) return make_error(EOPNOTSUPP, "jit not available");
+  if (engine != Engine::Jit && engine != Engine::Interpreter)
+    return make_error(EINVAL, "unknown engine");
   return {};
 }
 

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,8 @@ struct Slot {
 };
 static_assert(sizeof(Slot) == 16);
 
+struct JitCode;  // jit_x86.h
+
 // Resolves helper ids for calls (static and callx). Program::create uses the helper table;
 // run_raw a tiny table of its own.
 using HelperResolver = helpers::HelperFn (*)(int32_t helper_id);
@@ -61,6 +65,10 @@ struct Program::Impl {
   const HelperEnv* env = nullptr;
   HelperResolver resolve_helper = nullptr;
   Engine engine = Engine::Interpreter;
+  // Native code when the image was JIT-compiled (engine Jit and the compiler translated every
+  // instruction); null means interpret. shared_ptr: its deleter is bound where it is made, so
+  // files destroying an Impl need not see JitCode.
+  std::shared_ptr<const JitCode> jit;
 
   bool uses_map(const void* map) const;
   const CallbackTarget* find_callback(uint64_t address) const;
@@ -74,13 +82,22 @@ Status prepare_image(Program::Impl& image, const ImageInput& input, HelperResolv
 // Why a nested run (a callback invoked from a helper) failed, handed to the enclosing run on this
 // thread, which stops with the same error once the helper returns.
 void set_pending_abort(Error error);
+// Takes the error left by set_pending_abort on this thread (JIT runs read it when they stop).
+std::optional<Error> take_pending_abort();
 
 // Runs `image` from `entry_pc` with R1..R5 on this thread. The caller has set up the RunContext
 // and holds an EpochGuard.
 Result<uint64_t> interpret(const Program::Impl& image, uint32_t entry_pc, const uint64_t args[5]);
 
-// Error unless `engine` is available (the JIT is not, yet).
+// Error unless `engine` is known. Engine::Jit is always accepted: where it cannot compile (not
+// x86-64, an instruction without translation) the program is interpreted instead.
 Status check_engine(Engine engine);
+
+// Compiles `image` if its engine is Jit (sets image.jit on success; nothing on failure).
+void maybe_jit_compile(Program::Impl& image);
+
+// Runs `image` from function entry `entry_pc` on whichever engine it was prepared for.
+Result<uint64_t> run_image(const Program::Impl& image, uint32_t entry_pc, const uint64_t args[5]);
 
 // CallbackTarget::invoke for interpreted images.
 uint64_t invoke_callback(const CallbackTarget* self, uint64_t r1, uint64_t r2, uint64_t r3,

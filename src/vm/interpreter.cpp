@@ -16,6 +16,7 @@
 
 #include "common/run_context.h"
 #include "vm/image.h"
+#include "vm/jit_x86.h"
 
 static_assert(std::endian::native == std::endian::little, "the interpreter assumes a little-endian host");
 
@@ -165,7 +166,16 @@ struct TailCallHolds {
 
 }  // namespace
 
-void set_pending_abort(Error error) { tls_pending_abort = std::move(error); }
+void set_pending_abort(Error error) {
+  tls_pending_abort = std::move(error);
+  jit_note_pending_abort();
+}
+
+std::optional<Error> take_pending_abort() {
+  std::optional<Error> error = std::move(tls_pending_abort);
+  tls_pending_abort.reset();
+  return error;
+}
 
 Result<uint64_t> interpret(const Program::Impl& entry_image, uint32_t entry_pc,
                            const uint64_t args[5]) {

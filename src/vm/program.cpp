@@ -27,6 +27,7 @@ Result<Program*> Program::create(ImageInput input) {
     program->release();  // releases the maps acquired so far
     return prepared.take_error();
   }
+  maybe_jit_compile(*program->impl_);
   program->insns_ = std::move(input.insns);
   return program;
 }
@@ -40,7 +41,7 @@ Result<uint64_t> Program::run(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4
   RunScope scope(this, impl_->env);
   maps::EpochGuard guard;
   const uint64_t args[5] = {r1, r2, r3, r4, r5};
-  return interpret(*impl_, 0, args);
+  return run_image(*impl_, 0, args);
 }
 
 void Program::acquire() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }

@@ -28,13 +28,15 @@ Result<uint64_t> run_raw(const std::vector<isa::Insn>& insns, void* memory, size
   ImageInput input;
   input.name = "raw";
   input.insns = insns;
+  input.engine = engine;
   Program::Impl image;
   if (auto prepared = prepare_image(image, input, raw_helper); !prepared.ok())
     return prepared.take_error();
+  maybe_jit_compile(image);
   RunScope scope(nullptr, nullptr);
   maps::EpochGuard guard;
   const uint64_t args[5] = {reinterpret_cast<uint64_t>(memory), memory_size, 0, 0, 0};
-  return interpret(image, 0, args);
+  return run_image(image, 0, args);
 }
 
 }  // namespace hourglass::vm

@@ -46,6 +46,7 @@ class LoadedObject {
     }
     for (const object::ProgramSpec& prog_spec : spec_.programs) {
       ImageInput input;
+      input.engine = kTestEngine;
       input.name = prog_spec.name;
       input.type = prog_spec.type;
       input.insns = prog_spec.insns;

@@ -14,6 +14,7 @@ Result<Program*> create(std::vector<isa::Insn> insns, std::vector<maps::Map*> ma
                         std::vector<helpers::HelperFn> kfuncs = {},
                         std::vector<std::pair<uint32_t, std::string>> names = {}) {
   ImageInput input;
+  input.engine = kTestEngine;
   input.name = "calls";
   input.insns = std::move(insns);
   input.maps = std::move(maps);

@@ -48,6 +48,7 @@ class FakeMap final : public maps::Map {
 Result<Program*> create(std::vector<isa::Insn> insns, std::vector<maps::Map*> maps = {},
                         std::vector<helpers::HelperFn> kfuncs = {}) {
   ImageInput input;
+  input.engine = kTestEngine;
   input.name = "test_prog";
   input.insns = std::move(insns);
   input.maps = std::move(maps);
@@ -157,6 +158,7 @@ uint64_t observe(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t) {
 TEST(Run, KfuncSeesRunContext) {
   HelperEnv env;
   ImageInput input;
+  input.engine = kTestEngine;
   input.name = "observer";
   input.insns = assemble_or_die({"mov %r1, 40", "mov %r2, 2", "call runtime 0", "exit"});
   input.kfuncs = {observe};

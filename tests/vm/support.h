@@ -12,6 +12,13 @@
 
 namespace hourglass::vm::testing {
 
+// vm_tests runs every test on the interpreter; vm_jit_tests (the same sources built with
+// HG_TEST_ENGINE=Jit) runs them all again on the JIT.
+#ifndef HG_TEST_ENGINE
+#define HG_TEST_ENGINE Interpreter
+#endif
+inline constexpr Engine kTestEngine = Engine::HG_TEST_ENGINE;
+
 inline std::vector<isa::Insn> assemble_or_die(const std::vector<std::string>& lines) {
   auto program = conformance::assemble(lines);
   EXPECT_TRUE(program.ok()) << (program.ok() ? "" : program.error().message);
@@ -21,7 +28,7 @@ inline std::vector<isa::Insn> assemble_or_die(const std::vector<std::string>& li
 // Runs an assembled program through run_raw with r1 = memory, r2 = its size.
 inline Result<uint64_t> run_text(const std::vector<std::string>& lines, void* memory = nullptr,
                                  size_t size = 0) {
-  return run_raw(assemble_or_die(lines), memory, size);
+  return run_raw(assemble_or_die(lines), memory, size, kTestEngine);
 }
 
 inline isa::Insn insn(uint8_t opcode, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0,

@@ -41,7 +41,6 @@ int main(int argc, char** argv) {
     else if (option == "--elf") use_elf = true;
     else return fail("unknown option " + option);
   }
-  if (use_jit) return fail("jit not available");
 
   std::string program_text;
   std::getline(std::cin, program_text);
@@ -58,7 +57,8 @@ int main(int argc, char** argv) {
   if (!memory.ok()) return fail(memory.error().message);
 
   void* memory_base = memory->empty() ? nullptr : memory->data();
-  auto r0 = hourglass::vm::run_raw(*program, memory_base, memory->size());
+  const auto engine = use_jit ? hourglass::vm::Engine::Jit : hourglass::vm::Engine::Interpreter;
+  auto r0 = hourglass::vm::run_raw(*program, memory_base, memory->size(), engine);
   if (!r0.ok()) return fail(r0.error().message);
   std::printf("%" PRIx64 "\n", *r0);
   return 0;

@@ -1,0 +1,625 @@
+// The x86-64 JIT's code emitter: one pass over the prepared slots (image.h), Xbyak for encoding.
+// The register mapping and frame layout are described in jit_x86.h. Semantics are the
+// interpreter's (interpreter.cpp), instruction for instruction; where x86 differs from BPF the
+// emitted code closes the gap: division and modulo by zero and INT_MIN / -1 are tested before
+// div/idiv (which would trap), variable shifts go through cl (which masks like BPF), 32-bit
+// cmpxchg zero-extends rax afterwards (x86 leaves it alone on success).
+//
+// Code is generated into a heap buffer, then copied into fresh pages mapped read+write and
+// switched to read+execute before the first run: never writable and executable at once. All
+// jumps inside the code are relative, so the copy needs no relocation.
+#if defined(__x86_64__)
+#define XBYAK_NO_EXCEPTION
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstring>
+#include <xbyak/xbyak.h>
+#endif
+
+#include "vm/jit_x86.h"
+
+namespace hourglass::vm {
+
+JitCode::~JitCode() {
+#if defined(__x86_64__)
+  if (memory) munmap(memory, mapped_size);
+#endif
+}
+
+#if !defined(__x86_64__)
+
+std::unique_ptr<JitCode> jit_compile(const Program::Impl&) { return nullptr; }
+
+#else
+
+namespace {
+
+using Xbyak::Label;
+using Xbyak::Reg32;
+using Xbyak::Reg64;
+using namespace Xbyak::util;
+
+constexpr size_t kBytesPerSlot = 160;  // generous upper bound of one slot's translation
+constexpr size_t kFixedBytes = 4096;   // trampoline, error exits
+
+// Out-of-line code for a run-stopping condition at one instruction.
+struct ErrorStub {
+  Label label;
+  uint32_t pc;
+  JitError kind;
+};
+
+class Emitter : public Xbyak::CodeGenerator {
+ public:
+  Emitter(const Program::Impl& image, uint8_t* buffer, size_t size)
+      : Xbyak::CodeGenerator(size, buffer), image_(image), code_(image.code) {}
+
+  // Emits everything; false if some slot has no translation (or the buffer overflowed).
+  bool emit_all(std::vector<size_t>& entry_offsets, size_t& trampoline_offset) {
+    mark_function_entries();
+    insn_labels_.resize(code_.size());
+    function_labels_.resize(code_.size());
+    trampoline_offset = getSize();
+    emit_trampoline();
+    for (uint32_t pc = 0; pc < code_.size(); ++pc) {
+      if (is_entry_[pc]) emit_prologue(pc);
+      L(insn_labels_[pc]);
+      if (!emit_slot(pc)) return false;
+      if (code_[pc].opcode == 0x18) {  // ld_imm64: the second slot has no code of its own
+        ++pc;
+        L(insn_labels_[pc]);
+      }
+    }
+    emit_abort_stub();
+    emit_error_stubs();
+    if (Xbyak::GetError() != 0) return false;
+    entry_offsets.assign(code_.size(), SIZE_MAX);
+    for (uint32_t pc = 0; pc < code_.size(); ++pc)
+      if (is_entry_[pc])
+        entry_offsets[pc] = static_cast<size_t>(function_labels_[pc].getAddress() - getCode());
+    return true;
+  }
+
+ private:
+  static Reg64 reg(uint8_t bpf_reg) {
+    static const Reg64 kMap[11] = {Xbyak::util::rax, Xbyak::util::rdi, Xbyak::util::rsi,
+                                   Xbyak::util::rdx, Xbyak::util::rcx, Xbyak::util::r8,
+                                   Xbyak::util::rbx, Xbyak::util::r13, Xbyak::util::r14,
+                                   Xbyak::util::r15, Xbyak::util::rbp};
+    return kMap[bpf_reg];
+  }
+
+  static int state_offset(size_t offset) { return static_cast<int>(offset); }
+#define STATE(field) (r12 + state_offset(offsetof(JitRunState, field)))
+
+  void mark_function_entries() {
+    is_entry_.assign(code_.size(), false);
+    is_entry_[0] = true;
+    for (const Slot& slot : code_)
+      if (slot.opcode == kOpLocalCall) is_entry_[slot.value] = true;
+    for (const CallbackTarget& target : image_.callbacks) is_entry_[target.entry_insn] = true;
+  }
+
+  // trampoline(state = rdi, args = rsi, entry = rdx): saves the host's callee-saved registers,
+  // loads R1-R5 and calls the entry function. The error exit unwinds to `trampoline_return_`.
+  void emit_trampoline() {
+    push(rbp);
+    push(rbx);
+    push(r12);
+    push(r13);
+    push(r14);
+    push(r15);
+    sub(rsp, 8);  // 16-byte alignment at the call below
+    mov(r12, rdi);
+    mov(qword[STATE(saved_rsp)], rsp);
+    mov(r11, rdx);
+    mov(rdi, qword[rsi]);
+    mov(rdx, qword[rsi + 16]);
+    mov(rcx, qword[rsi + 24]);
+    mov(r8, qword[rsi + 32]);
+    mov(rsi, qword[rsi + 8]);
+    xor_(eax, eax);
+    call(r11);
+    L(trampoline_return_);
+    add(rsp, 8);
+    pop(r15);
+    pop(r14);
+    pop(r13);
+    pop(r12);
+    pop(rbx);
+    pop(rbp);
+    ret();
+    L(error_exit_);
+    mov(rsp, qword[STATE(saved_rsp)]);
+    xor_(eax, eax);
+    jmp(trampoline_return_, T_NEAR);
+  }
+
+  // A function's prologue sits before its first instruction's label: straight-line code falling
+  // into it (never in verified programs) jumps over it, as the interpreter would just continue.
+  void emit_prologue(uint32_t pc) {
+    jmp(insn_labels_[pc], T_NEAR);
+    L(function_labels_[pc]);
+    push(rbp);
+    push(rbx);
+    push(r13);
+    push(r14);
+    push(r15);
+    sub(rsp, isa::kStackSize);
+    lea(rbp, ptr[rsp + isa::kStackSize]);
+  }
+
+  void emit_function_return() {
+    mov(rsp, rbp);
+    pop(r15);
+    pop(r14);
+    pop(r13);
+    pop(rbx);
+    pop(rbp);
+  }
+
+  Label& error_stub(uint32_t pc, JitError kind) {
+    stubs_.push_back(std::make_unique<ErrorStub>());
+    stubs_.back()->pc = pc;
+    stubs_.back()->kind = kind;
+    return stubs_.back()->label;
+  }
+
+  void emit_error_stubs() {
+    for (auto& stub : stubs_) {
+      L(stub->label);
+      mov(dword[STATE(error_kind)], static_cast<uint32_t>(stub->kind));
+      mov(dword[STATE(error_pc)], stub->pc);
+      jmp(error_exit_, T_NEAR);
+    }
+  }
+
+  Label& target(uint32_t pc, int64_t offset) {
+    return insn_labels_[static_cast<uint32_t>(static_cast<int64_t>(pc) + 1 + offset)];
+  }
+
+  bool emit_slot(uint32_t pc) {
+    const Slot& s = code_[pc];
+    if (s.dst > 10 || s.src > 10) return false;
+    const uint8_t op = s.opcode;
+    if (op == kOpMovsx64 || op == kOpMovsx32) return emit_movsx(s), true;
+    if (op == kOpLocalCall) return emit_local_call(pc, s), true;
+    if (op == kOpTailCall) return emit_tail_call(), true;
+    if (op == kOpFellOff) return jmp(error_stub(pc, kJitFellOff), T_NEAR), true;
+    if (op == isa::kOpCall) return emit_helper_call(pc, reinterpret_cast<const void*>(s.value)), true;
+    if (op == isa::kOpCallx) return emit_callx(pc, s), true;
+    if (op == isa::kOpExit) return emit_function_return(), ret(), true;
+    if (op == 0x18) return mov(reg(s.dst), s.value), true;
+    switch (op & 0x07) {
+      case 0x07: return emit_alu64(s);
+      case 0x04: return emit_alu32(s);
+      case 0x05: return emit_jump64(pc, s);
+      case 0x06: return emit_jump32(pc, s);
+      default: return emit_memory(s);
+    }
+  }
+
+  // ---- ALU ----
+
+  bool emit_alu64(const Slot& s) {
+    const Reg64 dst = reg(s.dst), src = reg(s.src);
+    const bool use_src = s.opcode & 0x08;
+    const uint32_t operation = s.opcode & 0xf0;
+    switch (operation) {
+      case 0x00: use_src ? add(dst, src) : add(dst, s.imm); return true;
+      case 0x10: use_src ? sub(dst, src) : sub(dst, s.imm); return true;
+      case 0x20: use_src ? imul(dst, src) : imul(dst, dst, s.imm); return true;
+      case 0x40: use_src ? or_(dst, src) : or_(dst, s.imm); return true;
+      case 0x50: use_src ? and_(dst, src) : and_(dst, s.imm); return true;
+      case 0xa0: use_src ? xor_(dst, src) : xor_(dst, s.imm); return true;
+      case 0xb0: use_src ? mov(dst, src) : mov(dst, static_cast<int64_t>(s.imm)); return true;
+      case 0x80: neg(dst); return true;
+      case 0x30: case 0x90: emit_divmod(s, true); return true;
+      case 0x60: case 0x70: case 0xc0: emit_shift(s, true); return true;
+      case 0xd0:
+        if (use_src) return false;
+        return emit_bswap(dst, s.imm, true);
+      default: return false;
+    }
+  }
+
+  bool emit_alu32(const Slot& s) {
+    const Reg32 dst = reg(s.dst).cvt32(), src = reg(s.src).cvt32();
+    const bool use_src = s.opcode & 0x08;
+    switch (s.opcode & 0xf0) {
+      case 0x00: use_src ? add(dst, src) : add(dst, s.imm); return true;
+      case 0x10: use_src ? sub(dst, src) : sub(dst, s.imm); return true;
+      case 0x20: use_src ? imul(dst, src) : imul(dst, dst, s.imm); return true;
+      case 0x40: use_src ? or_(dst, src) : or_(dst, s.imm); return true;
+      case 0x50: use_src ? and_(dst, src) : and_(dst, s.imm); return true;
+      case 0xa0: use_src ? xor_(dst, src) : xor_(dst, s.imm); return true;
+      case 0xb0: use_src ? mov(dst, src) : mov(dst, static_cast<uint32_t>(s.imm)); return true;
+      case 0x80: neg(dst); return true;
+      case 0x30: case 0x90: emit_divmod(s, false); return true;
+      case 0x60: case 0x70: case 0xc0: emit_shift(s, false); return true;
+      case 0xd0: return emit_bswap(reg(s.dst), s.imm, use_src);  // 0xdc to big, 0xd4 to little
+      default: return false;
+    }
+  }
+
+  bool emit_bswap(const Reg64& dst, int32_t width, bool swap) {
+    switch (width) {
+      case 16:
+        if (swap) rol(dst.cvt16(), 8);
+        movzx(dst.cvt32(), dst.cvt16());
+        return true;
+      case 32:
+        if (swap) bswap(dst.cvt32());
+        else mov(dst.cvt32(), dst.cvt32());
+        return true;
+      case 64:
+        if (swap) bswap(dst);
+        return true;
+      default: return false;
+    }
+  }
+
+  void emit_movsx(const Slot& s) {
+    const Reg64 dst = reg(s.dst), src = reg(s.src);
+    if (s.opcode == kOpMovsx64) {
+      if (s.off == 8) movsx(dst, src.cvt8());
+      else if (s.off == 16) movsx(dst, src.cvt16());
+      else movsxd(dst, src.cvt32());
+    } else {
+      if (s.off == 8) movsx(dst.cvt32(), src.cvt8());
+      else movsx(dst.cvt32(), src.cvt16());
+    }
+  }
+
+  // Shifts by a register go through cl, which x86 masks to 5 or 6 bits exactly as BPF does.
+  void emit_shift(const Slot& s, bool wide) {
+    const uint32_t operation = s.opcode & 0xf0;
+    auto shift = [&](const Xbyak::Operand& target, const Xbyak::Reg8& count) {
+      if (operation == 0x60) shl(target, count);
+      else if (operation == 0x70) shr(target, count);
+      else sar(target, count);
+    };
+    auto shift_imm = [&](const Xbyak::Operand& target, int amount) {
+      if (operation == 0x60) shl(target, amount);
+      else if (operation == 0x70) shr(target, amount);
+      else sar(target, amount);
+    };
+    const Reg64 dst = reg(s.dst);
+    const Xbyak::Reg& dst_sized = wide ? static_cast<const Xbyak::Reg&>(dst) : dst.cvt32();
+    if (!(s.opcode & 0x08)) {
+      shift_imm(dst_sized, s.imm & (wide ? 63 : 31));
+      return;
+    }
+    const Reg64 src = reg(s.src);
+    if (src == rcx) {
+      shift(dst_sized, cl);
+      if (!wide && dst == rcx) return;  // already zero-extended by the 32-bit shift
+      return;
+    }
+    mov(r10, rcx);  // BPF r4 lives in rcx
+    mov(rcx, src);
+    if (dst == rcx) {
+      shift(wide ? static_cast<const Xbyak::Reg&>(r10) : r10d, cl);
+      mov(rcx, r10);
+    } else {
+      shift(dst_sized, cl);
+      mov(rcx, r10);
+    }
+  }
+
+  // div/mod: rax and rdx (BPF r0 and r3) are saved in r9/r10, the divisor sits in r11.
+  void emit_divmod(const Slot& s, bool wide) {
+    const bool is_mod = (s.opcode & 0xf0) == 0x90;
+    const bool is_signed = s.off == 1;
+    const Reg64 dst = reg(s.dst);
+    if (s.opcode & 0x08) mov(r11, reg(s.src));
+    else mov(r11, static_cast<int64_t>(s.imm));
+    const Xbyak::Reg& divisor = wide ? static_cast<const Xbyak::Reg&>(r11) : r11d;
+    const Xbyak::Reg& accumulator = wide ? static_cast<const Xbyak::Reg&>(rax) : eax;
+    mov(r9, rax);
+    mov(r10, rdx);
+    if (wide) mov(rax, dst);
+    else mov(eax, dst.cvt32());
+    Label by_zero, by_minus_one, done;
+    test(divisor, divisor);
+    jz(by_zero, T_NEAR);
+    if (is_signed) {
+      cmp(divisor, -1);
+      je(by_minus_one, T_NEAR);
+      if (wide) cqo();
+      else cdq();
+      idiv(divisor);
+    } else {
+      xor_(edx, edx);
+      div(divisor);
+    }
+    if (is_mod) mov(rax, rdx);  // remainder; 32-bit div wrote edx, so upper bits are zero
+    jmp(done, T_NEAR);
+    L(by_minus_one);  // INT_MIN / -1 wraps, INT_MIN % -1 is 0: neg/zero for every dividend
+    if (is_mod) xor_(eax, eax);
+    else neg(accumulator);
+    jmp(done, T_NEAR);
+    L(by_zero);  // x / 0 = 0, x % 0 = x (rax already holds the zero-extended dividend)
+    if (!is_mod) xor_(eax, eax);
+    L(done);
+    if (!wide) mov(eax, eax);
+    mov(r11, rax);
+    mov(rax, r9);
+    mov(rdx, r10);
+    mov(dst, r11);
+  }
+
+  // ---- jumps ----
+
+  void jump_if(uint32_t operation, Label& to) {
+    switch (operation) {
+      case 0x10: je(to, T_NEAR); break;
+      case 0x20: ja(to, T_NEAR); break;
+      case 0x30: jae(to, T_NEAR); break;
+      case 0x40: jnz(to, T_NEAR); break;  // jset
+      case 0x50: jne(to, T_NEAR); break;
+      case 0x60: jg(to, T_NEAR); break;
+      case 0x70: jge(to, T_NEAR); break;
+      case 0xa0: jb(to, T_NEAR); break;
+      case 0xb0: jbe(to, T_NEAR); break;
+      case 0xc0: jl(to, T_NEAR); break;
+      case 0xd0: jle(to, T_NEAR); break;
+    }
+  }
+
+  static bool is_conditional(uint32_t operation) {
+    switch (operation) {
+      case 0x10: case 0x20: case 0x30: case 0x40: case 0x50: case 0x60: case 0x70: case 0xa0:
+      case 0xb0: case 0xc0: case 0xd0: return true;
+      default: return false;
+    }
+  }
+
+  bool emit_jump64(uint32_t pc, const Slot& s) {
+    const uint32_t operation = s.opcode & 0xf0;
+    if (s.opcode == 0x05) return jmp(target(pc, s.off), T_NEAR), true;
+    if (!is_conditional(operation)) return false;
+    const Reg64 dst = reg(s.dst);
+    const bool use_src = s.opcode & 0x08;
+    if (operation == 0x40) use_src ? test(dst, reg(s.src)) : test(dst, s.imm);
+    else use_src ? cmp(dst, reg(s.src)) : cmp(dst, s.imm);
+    jump_if(operation, target(pc, s.off));
+    return true;
+  }
+
+  bool emit_jump32(uint32_t pc, const Slot& s) {
+    const uint32_t operation = s.opcode & 0xf0;
+    if (s.opcode == 0x06) return jmp(target(pc, s.imm), T_NEAR), true;  // gotol
+    if (!is_conditional(operation)) return false;
+    const Reg32 dst = reg(s.dst).cvt32();
+    const bool use_src = s.opcode & 0x08;
+    if (operation == 0x40) use_src ? test(dst, reg(s.src).cvt32()) : test(dst, s.imm);
+    else use_src ? cmp(dst, reg(s.src).cvt32()) : cmp(dst, s.imm);
+    jump_if(operation, target(pc, s.off));
+    return true;
+  }
+
+  // ---- memory ----
+
+  bool emit_memory(const Slot& s) {
+    const Reg64 dst = reg(s.dst), src = reg(s.src);
+    const int32_t off = static_cast<int32_t>(s.off);
+    const auto load_at = src + off;
+    const auto store_at = dst + off;
+    switch (s.opcode) {
+      case 0x61: mov(dst.cvt32(), dword[load_at]); return true;
+      case 0x69: movzx(dst.cvt32(), word[load_at]); return true;
+      case 0x71: movzx(dst.cvt32(), byte[load_at]); return true;
+      case 0x79: mov(dst, qword[load_at]); return true;
+      case 0x81: movsxd(dst, dword[load_at]); return true;
+      case 0x89: movsx(dst, word[load_at]); return true;
+      case 0x91: movsx(dst, byte[load_at]); return true;
+      case 0x62: mov(dword[store_at], static_cast<uint32_t>(s.imm)); return true;
+      case 0x6a: mov(word[store_at], static_cast<uint16_t>(s.imm)); return true;
+      case 0x72: mov(byte[store_at], static_cast<uint8_t>(s.imm)); return true;
+      case 0x7a: mov(qword[store_at], s.imm); return true;
+      case 0x63: mov(dword[store_at], src.cvt32()); return true;
+      case 0x6b: mov(word[store_at], src.cvt16()); return true;
+      case 0x73: mov(byte[store_at], src.cvt8()); return true;
+      case 0x7b: mov(qword[store_at], src); return true;
+      case 0xc3: return emit_atomic(s, false);
+      case 0xdb: return emit_atomic(s, true);
+      default: return false;
+    }
+  }
+
+  // Atomics, fully ordered as in the kernel (every locked x86 instruction is).
+  bool emit_atomic(const Slot& s, bool wide) {
+    const Reg64 dst = reg(s.dst), src = reg(s.src);
+    const int32_t off = static_cast<int32_t>(s.off);
+    const auto at = wide ? qword[dst + off] : dword[dst + off];
+    const Xbyak::Reg& value = wide ? static_cast<const Xbyak::Reg&>(src) : src.cvt32();
+    const int32_t operation = s.imm & ~isa::kAtomicFetch;
+    const bool fetch = s.imm & isa::kAtomicFetch;
+    if (s.imm == isa::kAtomicXchg) {
+      xchg(at, value);
+      return true;
+    }
+    if (s.imm == isa::kAtomicCmpXchg) {
+      lock();
+      cmpxchg(at, value);
+      if (!wide) mov(eax, eax);
+      return true;
+    }
+    if (operation == isa::kAluAdd) {
+      lock();
+      if (fetch) xadd(at, value);
+      else add(at, value);
+      return true;
+    }
+    if (operation != isa::kAluOr && operation != isa::kAluAnd && operation != isa::kAluXor)
+      return false;
+    if (!fetch) {
+      lock();
+      if (operation == isa::kAluOr) or_(at, value);
+      else if (operation == isa::kAluAnd) and_(at, value);
+      else xor_(at, value);
+      return true;
+    }
+    // Fetching or/and/xor: a cmpxchg loop. r10 = address, r11 = operand, r9 = new value, rax
+    // (BPF r0) parked in the run state meanwhile.
+    const auto r9_sized = wide ? static_cast<const Xbyak::Reg&>(r9) : r9d;
+    const auto r11_sized = wide ? static_cast<const Xbyak::Reg&>(r11) : r11d;
+    const auto rax_sized = wide ? static_cast<const Xbyak::Reg&>(rax) : eax;
+    const auto at_r10 = wide ? qword[r10] : dword[r10];
+    mov(qword[STATE(saved_r0)], rax);
+    lea(r10, ptr[dst + off]);
+    mov(r11, src);
+    Label retry;
+    L(retry);
+    mov(rax_sized, at_r10);
+    mov(r9_sized, rax_sized);
+    if (operation == isa::kAluOr) or_(r9_sized, r11_sized);
+    else if (operation == isa::kAluAnd) and_(r9_sized, r11_sized);
+    else xor_(r9_sized, r11_sized);
+    lock();
+    cmpxchg(at_r10, r9_sized);
+    jne(retry, T_NEAR);
+    mov(r11_sized, rax_sized);  // the old value, zero-extended for 32 bits
+    mov(rax, qword[STATE(saved_r0)]);
+    mov(src, r11);
+    return true;
+  }
+
+  // ---- calls ----
+
+  void check_abort() {
+    cmp(byte[STATE(abort_pending)], 0);
+    jne(abort_stub_, T_NEAR);
+  }
+
+  void emit_helper_call(uint32_t pc, const void* fn) {
+    (void)pc;
+    mov(r11, reinterpret_cast<uint64_t>(fn));
+    call(r11);
+    check_abort();
+  }
+
+  void enter_frame(uint32_t pc) {
+    add(dword[STATE(depth)], 1);
+    cmp(dword[STATE(depth)], static_cast<uint32_t>(isa::kMaxCallFrames));
+    jae(error_stub(pc, kJitDepth), T_NEAR);
+  }
+
+  void emit_local_call(uint32_t pc, const Slot& s) {
+    enter_frame(pc);
+    call(function_labels_[s.value]);
+    sub(dword[STATE(depth)], 1);
+  }
+
+  void save_call_registers() {
+    for (int i = 0; i < 6; ++i) mov(qword[STATE(saved_regs) + 8 * i], reg(static_cast<uint8_t>(i)));
+  }
+  void restore_call_registers(bool with_r0) {
+    for (int i = with_r0 ? 0 : 1; i < 6; ++i)
+      mov(reg(static_cast<uint8_t>(i)), qword[STATE(saved_regs) + 8 * i]);
+  }
+
+  void emit_callx(uint32_t pc, const Slot& s) {
+    save_call_registers();
+    mov(r11, reg(s.dst));
+    mov(rdi, r12);
+    mov(rsi, r11);
+    mov(rdx, reinterpret_cast<uint64_t>(&image_));
+    mov(rax, reinterpret_cast<uint64_t>(&hg_jit_resolve_callx));
+    call(rax);
+    mov(r11, rax);
+    restore_call_registers(true);
+    test(r11, r11);
+    jz(error_stub(pc, kJitCallx), T_NEAR);
+    Label local, done;
+    cmp(byte[STATE(callx_local)], 0);
+    jne(local, T_NEAR);
+    call(r11);
+    check_abort();
+    jmp(done, T_NEAR);
+    L(local);
+    enter_frame(pc);
+    call(r11);
+    sub(dword[STATE(depth)], 1);
+    L(done);
+  }
+
+  // A tail call asks the runtime (jit_x86_runtime.cpp) for the target; a native target replaces
+  // the current frame (the callee returns straight to our caller), as in the interpreter.
+  void emit_tail_call() {
+    save_call_registers();
+    mov(rdi, r12);
+    // rsi (map) already in place; index is r3 = rdx
+    mov(rcx, reinterpret_cast<uint64_t>(&image_));
+    mov(rax, reinterpret_cast<uint64_t>(&hg_jit_tail_call));
+    call(rax);
+    mov(r11d, eax);
+    restore_call_registers(true);
+    Label jump, result, next;
+    cmp(r11d, static_cast<uint32_t>(kTailJump));
+    je(jump, T_NEAR);
+    cmp(r11d, static_cast<uint32_t>(kTailReturn));
+    je(result, T_NEAR);
+    cmp(r11d, static_cast<uint32_t>(kTailAbort));
+    je(abort_stub_, T_NEAR);
+    jmp(next, T_NEAR);
+    L(jump);
+    mov(r11, qword[STATE(tail_target)]);
+    emit_function_return();
+    jmp(r11);
+    L(result);
+    mov(rax, qword[STATE(tail_result)]);
+    emit_function_return();
+    ret();
+    L(next);
+  }
+
+  void emit_abort_stub() {
+    L(abort_stub_);
+    mov(dword[STATE(error_kind)], static_cast<uint32_t>(kJitAbort));
+    jmp(error_exit_, T_NEAR);
+  }
+#undef STATE
+
+  const Program::Impl& image_;
+  const std::vector<Slot>& code_;
+  std::vector<bool> is_entry_;
+  std::vector<Label> insn_labels_;
+  std::vector<Label> function_labels_;
+  std::vector<std::unique_ptr<ErrorStub>> stubs_;
+  Label trampoline_return_, error_exit_, abort_stub_;
+};
+
+}  // namespace
+
+std::unique_ptr<JitCode> jit_compile(const Program::Impl& image) {
+  std::vector<uint8_t> buffer(kFixedBytes + kBytesPerSlot * image.code.size());
+  Xbyak::ClearError();
+  Emitter emitter(image, buffer.data(), buffer.size());
+  std::vector<size_t> entry_offsets;
+  size_t trampoline_offset = 0;
+  if (!emitter.emit_all(entry_offsets, trampoline_offset)) return nullptr;
+  const size_t code_size = emitter.getSize();
+
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t mapped_size = (code_size + page - 1) / page * page;
+  void* memory = mmap(nullptr, mapped_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) return nullptr;
+  auto code = std::make_unique<JitCode>();
+  code->memory = static_cast<uint8_t*>(memory);
+  code->mapped_size = mapped_size;
+  std::memcpy(memory, emitter.getCode(), code_size);
+  if (mprotect(memory, mapped_size, PROT_READ | PROT_EXEC) != 0) return nullptr;  // ~JitCode unmaps
+  code->trampoline = reinterpret_cast<JitCode::Trampoline>(code->memory + trampoline_offset);
+  code->entries.assign(entry_offsets.size(), nullptr);
+  for (size_t pc = 0; pc < entry_offsets.size(); ++pc)
+    if (entry_offsets[pc] != SIZE_MAX) code->entries[pc] = code->memory + entry_offsets[pc];
+  return code;
+}
+
+#endif  // __x86_64__
+
+}  // namespace hourglass::vm

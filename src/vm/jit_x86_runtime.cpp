@@ -1,0 +1,139 @@
+// Runs JITed images: the per-run state, the routines generated code calls back into (tail calls,
+// callx resolution), and turning the state's error fields into the interpreter's messages.
+#include <string>
+
+#include "common/run_context.h"
+#include "vm/jit_x86.h"
+
+namespace hourglass::vm {
+
+namespace {
+
+// The innermost JIT run on this thread, so that set_pending_abort can raise its flag (read by
+// the generated code after each helper call). Thread-local: runs never migrate between threads.
+thread_local JitRunState* tls_current_jit_run = nullptr;
+
+// Bounds host-stack use when callbacks nest, like the interpreter's own bound.
+constexpr int kMaxNestedJitRuns = 16;
+thread_local int tls_nested_jit_runs = 0;
+
+class JitRunScope {
+ public:
+  explicit JitRunScope(JitRunState* state) : outer_(tls_current_jit_run) {
+    tls_current_jit_run = state;
+    ++tls_nested_jit_runs;
+  }
+  ~JitRunScope() {
+    tls_current_jit_run = outer_;
+    --tls_nested_jit_runs;
+  }
+  JitRunScope(const JitRunScope&) = delete;
+  JitRunScope& operator=(const JitRunScope&) = delete;
+
+ private:
+  JitRunState* outer_;
+};
+
+Error run_error(uint32_t pc, const std::string& what) {
+  return make_error(EFAULT, "instruction " + std::to_string(pc) + ": " + what);
+}
+
+Error state_error(JitRunState& state) {
+  switch (state.error_kind) {
+    case kJitDepth:
+      return run_error(state.error_pc, "call stack deeper than " +
+                                           std::to_string(isa::kMaxCallFrames) + " frames");
+    case kJitFellOff: return run_error(state.error_pc, "fell off the end of the program");
+    case kJitCallx:
+      return run_error(state.error_pc,
+                       "callx to unknown target " + std::to_string(state.callx_target));
+    default:
+      if (auto pending = take_pending_abort()) return std::move(*pending);
+      return make_error(EFAULT, "jit run aborted");
+  }
+}
+
+}  // namespace
+
+void jit_note_pending_abort() {
+  if (tls_current_jit_run) tls_current_jit_run->abort_pending = 1;
+}
+
+Result<uint64_t> jit_run(const Program::Impl& image, uint32_t entry_pc, const uint64_t args[5]) {
+  if (tls_nested_jit_runs >= kMaxNestedJitRuns)
+    return make_error(ELOOP, "runs nested more than " + std::to_string(kMaxNestedJitRuns) + " deep");
+  const void* entry = entry_pc < image.jit->entries.size() ? image.jit->entries[entry_pc] : nullptr;
+  if (!entry) return make_error(EINVAL, "instruction " + std::to_string(entry_pc) + " is no function entry");
+  JitRunState state;
+  uint64_t r0 = 0;
+  {
+    JitRunScope scope(&state);
+    r0 = image.jit->trampoline(&state, args, entry);
+  }
+  for (uint32_t i = 0; i < state.held_count; ++i) state.held[i]->release();
+  if (state.error_kind != kJitOk) return state_error(state);
+  if (state.abort_pending) {  // raised by the last helper's nested run just before exit
+    if (auto pending = take_pending_abort()) return std::move(*pending);
+  }
+  return r0;
+}
+
+// As the interpreter: an index out of range, the 33-call limit or an empty slot fall through;
+// the count grows before the slot is read. The target is held until the run ends.
+extern "C" uint32_t hg_jit_tail_call(JitRunState* state, uint64_t map_address, uint64_t index64,
+                                     const Program::Impl* image) {
+  auto* map = reinterpret_cast<maps::Map*>(map_address);
+  uint32_t index = static_cast<uint32_t>(index64);
+  RunContext* run = current_run();
+  if (!image->uses_map(map) || map->type() != maps::MapType::ProgArray) return kTailFallThrough;
+  if (index >= map->attr().max_entries) return kTailFallThrough;
+  if (run->tail_call_count >= static_cast<uint32_t>(isa::kMaxTailCalls)) return kTailFallThrough;
+  ++run->tail_call_count;
+  auto* ref = static_cast<ProgramRef*>(map->lookup(&index));
+  if (!ref || !ref->try_acquire()) return kTailFallThrough;
+  state->held[state->held_count++] = ref;  // at most kMaxTailCalls per run, counted above
+  auto* target = static_cast<Program*>(ref);  // prog_array slots only hold vm::Program
+  run->program = target;
+  const Program::Impl* target_image = target->image();
+  if (target_image->jit) {
+    state->tail_target = reinterpret_cast<uint64_t>(target_image->jit->entries[0]);
+    return kTailJump;
+  }
+  // An interpreted target (its JIT compilation fell back) runs to completion here; its R0 is
+  // then returned by the tail-calling function, as if it had been jumped to.
+  const uint64_t args[5] = {state->saved_regs[1], state->saved_regs[2], state->saved_regs[3],
+                            state->saved_regs[4], state->saved_regs[5]};
+  auto result = interpret(*target_image, 0, args);
+  if (!result.ok()) {
+    set_pending_abort(result.take_error());
+    return kTailAbort;
+  }
+  state->tail_result = *result;
+  return kTailReturn;
+}
+
+extern "C" const void* hg_jit_resolve_callx(JitRunState* state, uint64_t target,
+                                            const Program::Impl* image) {
+  state->callx_target = target;
+  if (const CallbackTarget* callback = image->find_callback(target)) {
+    state->callx_local = 1;
+    return image->jit->entries[callback->entry_insn];
+  }
+  state->callx_local = 0;
+  helpers::HelperFn fn = nullptr;
+  if (target <= INT32_MAX && image->resolve_helper)
+    fn = image->resolve_helper(static_cast<int32_t>(target));
+  return reinterpret_cast<const void*>(fn);
+}
+
+void maybe_jit_compile(Program::Impl& image) {
+  if (image.engine != Engine::Jit) return;
+  image.jit = jit_compile(image);  // null: interpret (docs/vm.md, "JIT")
+}
+
+Result<uint64_t> run_image(const Program::Impl& image, uint32_t entry_pc, const uint64_t args[5]) {
+  if (image.jit) return jit_run(image, entry_pc, args);
+  return interpret(image, entry_pc, args);
+}
+
+}  // namespace hourglass::vm
