@@ -38,25 +38,20 @@ static VM_NOINLINE __u32 vm_classify(__s32 value) {
 
 // A stack buffer bigger than the caller's view of its own frame, filled and folded.
 static VM_NOINLINE __u64 vm_fold(const __u8 *data, __u32 len, __s32 seed) {
-  // 64 slots indexed through a mask, a bound a verifier can prove (`% 48` compiles to a
-  // subtraction that may wrap).
-  __u32 table[64];
-  for (int i = 0; i < 64; i++) table[i] = (__u32)(seed + i * 77);
+  __u32 table[48];
+  for (int i = 0; i < 48; i++) table[i] = (__u32)(seed + i * 77);
   __u64 acc = 0;
   for (__u32 i = 0; i < len && i < 64; i++) {
-    __u32 slot = (data[i] * 13u + i) & 63;
+    __u32 slot = (data[i] * 13u + i) % 48;
     table[slot] = table[slot] * 31 + data[i];
     acc = vm_mix(acc, table[slot], data[i], seed - (__s32)i, i);
   }
-  for (int i = 0; i < 64; i++) acc += vm_classify((__s32)table[i]);
+  for (int i = 0; i < 48; i++) acc += vm_classify((__s32)table[i]);
   return acc;
 }
 
 static inline __u64 vm_checksum(struct vm_input *in) {
-  // The bytes move to the stack first: indexing the context at a variable offset is refused.
-  __u8 bytes[64];
-  __builtin_memcpy(bytes, in->data, sizeof bytes);
-  __u64 folded = vm_fold(bytes, in->len, in->seed);
+  __u64 folded = vm_fold(in->data, in->len, in->seed);
   __u64 swapped = __builtin_bswap32((__u32)folded) | ((__u64)__builtin_bswap16((__u16)(folded >> 32)) << 32);
   in->out[0] = folded;
   in->out[1] = swapped;
