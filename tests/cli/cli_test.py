@@ -313,6 +313,30 @@ class BadInput(unittest.TestCase):
             self.assert_fails(["run", os.path.join(EXAMPLES, "flow_gc.bpf.o"), "--pcap", f.name],
                               "cannot read capture")
 
+    def test_program_the_verifier_rejects(self):
+        # vm_checksum_prog indexes a stack table with `% 48`, which no verifier can bound.
+        proc = self.assert_fails(["prog", "list", prog("vm_programs")], "vm_checksum_prog")
+        self.assertIn("insn", proc.stderr)
+        self.assertIn("invalid unbounded variable-offset read from stack", proc.stderr)
+        verbose = hg("verify", prog("vm_programs"), "--log", check=False)
+        self.assertNotEqual(verbose.returncode, 0)
+        self.assertGreater(len(verbose.stderr.splitlines()), 5, "the path log follows")
+
+    def test_ctrl_c_stops_cleanly(self):
+        import signal
+        import time
+        proc = subprocess.Popen([HOURGLASS, "--json", "run", prog("reflect"), "--interface", "lo",
+                                 "--duration", "60s", "--quiet"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            self.skipTest("cannot open a packet socket on lo here: " + err.strip())
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 130, err)
+        self.assertTrue(json.loads(out)["stopped_by_signal"])
+
     def test_no_packet_source(self):
         self.assert_fails(["run", os.path.join(EXAMPLES, "flow_gc.bpf.o")], "packet source")
 
