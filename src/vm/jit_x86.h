@@ -24,17 +24,17 @@ namespace hourglass::vm {
 // Per-run state, on the host stack of the thread running; JIT code reaches it through r12. The
 // field offsets are baked into generated code via offsetof.
 struct JitRunState {
-  uint64_t saved_rsp = 0;      // trampoline's stack pointer, restored by the error exit
-  uint64_t saved_r0 = 0;       // scratch of the fetching atomics
+  uint64_t saved_rsp = 0;       // trampoline's stack pointer, restored by the error exit
+  uint64_t saved_r0 = 0;        // scratch of the fetching atomics
   uint64_t saved_regs[6] = {};  // r0-r5 around calls into runtime routines
-  uint64_t callx_target = 0;   // the value a failing callx used (for the message)
-  uint64_t tail_target = 0;    // native entry a tail call jumps to
-  uint64_t tail_result = 0;    // r0 of a tail-called interpreted program
-  uint32_t depth = 0;          // bpf-to-bpf frames below the entry function
-  uint32_t error_kind = 0;     // JitError
+  uint64_t callx_target = 0;    // the value a failing callx used (for the message)
+  uint64_t tail_target = 0;     // native entry a tail call jumps to
+  uint64_t tail_result = 0;     // r0 of a tail-called interpreted program
+  uint32_t depth = 0;           // bpf-to-bpf frames below the entry function
+  uint32_t error_kind = 0;      // JitError
   uint32_t error_pc = 0;
-  uint8_t abort_pending = 0;   // a nested run failed (set_pending_abort)
-  uint8_t callx_local = 0;     // the resolved callx target is a subprogram of this image
+  uint8_t abort_pending = 0;  // a nested run failed (set_pending_abort)
+  uint8_t callx_local = 0;    // the resolved callx target is a subprogram of this image
   ProgramRef* held[isa::kMaxTailCalls] = {};  // tail-called programs held until the run ends
   uint32_t held_count = 0;
 };

@@ -12,10 +12,10 @@
 #define XBYAK_NO_EXCEPTION
 #include <sys/mman.h>
 #include <unistd.h>
+#include <xbyak/xbyak.h>
 
 #include <cstddef>
 #include <cstring>
-#include <xbyak/xbyak.h>
 #endif
 
 #include "vm/jit_x86.h"
@@ -188,16 +188,22 @@ class Emitter : public Xbyak::CodeGenerator {
     if (op == kOpLocalCall) return emit_local_call(pc, s), true;
     if (op == kOpTailCall) return emit_tail_call(), true;
     if (op == kOpFellOff) return jmp(error_stub(pc, kJitFellOff), T_NEAR), true;
-    if (op == isa::kOpCall) return emit_helper_call(pc, reinterpret_cast<const void*>(s.value)), true;
+    if (op == isa::kOpCall)
+      return emit_helper_call(pc, reinterpret_cast<const void*>(s.value)), true;
     if (op == isa::kOpCallx) return emit_callx(pc, s), true;
     if (op == isa::kOpExit) return emit_function_return(), ret(), true;
     if (op == 0x18) return mov(reg(s.dst), s.value), true;
     switch (op & 0x07) {
-      case 0x07: return emit_alu64(s);
-      case 0x04: return emit_alu32(s);
-      case 0x05: return emit_jump64(pc, s);
-      case 0x06: return emit_jump32(pc, s);
-      default: return emit_memory(s);
+      case 0x07:
+        return emit_alu64(s);
+      case 0x04:
+        return emit_alu32(s);
+      case 0x05:
+        return emit_jump64(pc, s);
+      case 0x06:
+        return emit_jump32(pc, s);
+      default:
+        return emit_memory(s);
     }
   }
 
@@ -208,20 +214,44 @@ class Emitter : public Xbyak::CodeGenerator {
     const bool use_src = s.opcode & 0x08;
     const uint32_t operation = s.opcode & 0xf0;
     switch (operation) {
-      case 0x00: use_src ? add(dst, src) : add(dst, s.imm); return true;
-      case 0x10: use_src ? sub(dst, src) : sub(dst, s.imm); return true;
-      case 0x20: use_src ? imul(dst, src) : imul(dst, dst, s.imm); return true;
-      case 0x40: use_src ? or_(dst, src) : or_(dst, s.imm); return true;
-      case 0x50: use_src ? and_(dst, src) : and_(dst, s.imm); return true;
-      case 0xa0: use_src ? xor_(dst, src) : xor_(dst, s.imm); return true;
-      case 0xb0: use_src ? mov(dst, src) : mov(dst, static_cast<int64_t>(s.imm)); return true;
-      case 0x80: neg(dst); return true;
-      case 0x30: case 0x90: emit_divmod(s, true); return true;
-      case 0x60: case 0x70: case 0xc0: emit_shift(s, true); return true;
+      case 0x00:
+        use_src ? add(dst, src) : add(dst, s.imm);
+        return true;
+      case 0x10:
+        use_src ? sub(dst, src) : sub(dst, s.imm);
+        return true;
+      case 0x20:
+        use_src ? imul(dst, src) : imul(dst, dst, s.imm);
+        return true;
+      case 0x40:
+        use_src ? or_(dst, src) : or_(dst, s.imm);
+        return true;
+      case 0x50:
+        use_src ? and_(dst, src) : and_(dst, s.imm);
+        return true;
+      case 0xa0:
+        use_src ? xor_(dst, src) : xor_(dst, s.imm);
+        return true;
+      case 0xb0:
+        use_src ? mov(dst, src) : mov(dst, static_cast<int64_t>(s.imm));
+        return true;
+      case 0x80:
+        neg(dst);
+        return true;
+      case 0x30:
+      case 0x90:
+        emit_divmod(s, true);
+        return true;
+      case 0x60:
+      case 0x70:
+      case 0xc0:
+        emit_shift(s, true);
+        return true;
       case 0xd0:
         if (use_src) return false;
         return emit_bswap(dst, s.imm, true);
-      default: return false;
+      default:
+        return false;
     }
   }
 
@@ -229,18 +259,43 @@ class Emitter : public Xbyak::CodeGenerator {
     const Reg32 dst = reg(s.dst).cvt32(), src = reg(s.src).cvt32();
     const bool use_src = s.opcode & 0x08;
     switch (s.opcode & 0xf0) {
-      case 0x00: use_src ? add(dst, src) : add(dst, s.imm); return true;
-      case 0x10: use_src ? sub(dst, src) : sub(dst, s.imm); return true;
-      case 0x20: use_src ? imul(dst, src) : imul(dst, dst, s.imm); return true;
-      case 0x40: use_src ? or_(dst, src) : or_(dst, s.imm); return true;
-      case 0x50: use_src ? and_(dst, src) : and_(dst, s.imm); return true;
-      case 0xa0: use_src ? xor_(dst, src) : xor_(dst, s.imm); return true;
-      case 0xb0: use_src ? mov(dst, src) : mov(dst, static_cast<uint32_t>(s.imm)); return true;
-      case 0x80: neg(dst); return true;
-      case 0x30: case 0x90: emit_divmod(s, false); return true;
-      case 0x60: case 0x70: case 0xc0: emit_shift(s, false); return true;
-      case 0xd0: return emit_bswap(reg(s.dst), s.imm, use_src);  // 0xdc to big, 0xd4 to little
-      default: return false;
+      case 0x00:
+        use_src ? add(dst, src) : add(dst, s.imm);
+        return true;
+      case 0x10:
+        use_src ? sub(dst, src) : sub(dst, s.imm);
+        return true;
+      case 0x20:
+        use_src ? imul(dst, src) : imul(dst, dst, s.imm);
+        return true;
+      case 0x40:
+        use_src ? or_(dst, src) : or_(dst, s.imm);
+        return true;
+      case 0x50:
+        use_src ? and_(dst, src) : and_(dst, s.imm);
+        return true;
+      case 0xa0:
+        use_src ? xor_(dst, src) : xor_(dst, s.imm);
+        return true;
+      case 0xb0:
+        use_src ? mov(dst, src) : mov(dst, static_cast<uint32_t>(s.imm));
+        return true;
+      case 0x80:
+        neg(dst);
+        return true;
+      case 0x30:
+      case 0x90:
+        emit_divmod(s, false);
+        return true;
+      case 0x60:
+      case 0x70:
+      case 0xc0:
+        emit_shift(s, false);
+        return true;
+      case 0xd0:
+        return emit_bswap(reg(s.dst), s.imm, use_src);  // 0xdc to big, 0xd4 to little
+      default:
+        return false;
     }
   }
 
@@ -251,25 +306,33 @@ class Emitter : public Xbyak::CodeGenerator {
         movzx(dst.cvt32(), dst.cvt16());
         return true;
       case 32:
-        if (swap) bswap(dst.cvt32());
-        else mov(dst.cvt32(), dst.cvt32());
+        if (swap)
+          bswap(dst.cvt32());
+        else
+          mov(dst.cvt32(), dst.cvt32());
         return true;
       case 64:
         if (swap) bswap(dst);
         return true;
-      default: return false;
+      default:
+        return false;
     }
   }
 
   void emit_movsx(const Slot& s) {
     const Reg64 dst = reg(s.dst), src = reg(s.src);
     if (s.opcode == kOpMovsx64) {
-      if (s.off == 8) movsx(dst, src.cvt8());
-      else if (s.off == 16) movsx(dst, src.cvt16());
-      else movsxd(dst, src.cvt32());
+      if (s.off == 8)
+        movsx(dst, src.cvt8());
+      else if (s.off == 16)
+        movsx(dst, src.cvt16());
+      else
+        movsxd(dst, src.cvt32());
     } else {
-      if (s.off == 8) movsx(dst.cvt32(), src.cvt8());
-      else movsx(dst.cvt32(), src.cvt16());
+      if (s.off == 8)
+        movsx(dst.cvt32(), src.cvt8());
+      else
+        movsx(dst.cvt32(), src.cvt16());
     }
   }
 
@@ -277,14 +340,20 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_shift(const Slot& s, bool wide) {
     const uint32_t operation = s.opcode & 0xf0;
     auto shift = [&](const Xbyak::Operand& target, const Xbyak::Reg8& count) {
-      if (operation == 0x60) shl(target, count);
-      else if (operation == 0x70) shr(target, count);
-      else sar(target, count);
+      if (operation == 0x60)
+        shl(target, count);
+      else if (operation == 0x70)
+        shr(target, count);
+      else
+        sar(target, count);
     };
     auto shift_imm = [&](const Xbyak::Operand& target, int amount) {
-      if (operation == 0x60) shl(target, amount);
-      else if (operation == 0x70) shr(target, amount);
-      else sar(target, amount);
+      if (operation == 0x60)
+        shl(target, amount);
+      else if (operation == 0x70)
+        shr(target, amount);
+      else
+        sar(target, amount);
     };
     const Reg64 dst = reg(s.dst);
     const Xbyak::Reg& dst_sized = wide ? static_cast<const Xbyak::Reg&>(dst) : dst.cvt32();
@@ -314,22 +383,28 @@ class Emitter : public Xbyak::CodeGenerator {
     const bool is_mod = (s.opcode & 0xf0) == 0x90;
     const bool is_signed = s.off == 1;
     const Reg64 dst = reg(s.dst);
-    if (s.opcode & 0x08) mov(r11, reg(s.src));
-    else mov(r11, static_cast<int64_t>(s.imm));
+    if (s.opcode & 0x08)
+      mov(r11, reg(s.src));
+    else
+      mov(r11, static_cast<int64_t>(s.imm));
     const Xbyak::Reg& divisor = wide ? static_cast<const Xbyak::Reg&>(r11) : r11d;
     const Xbyak::Reg& accumulator = wide ? static_cast<const Xbyak::Reg&>(rax) : eax;
     mov(r9, rax);
     mov(r10, rdx);
-    if (wide) mov(rax, dst);
-    else mov(eax, dst.cvt32());
+    if (wide)
+      mov(rax, dst);
+    else
+      mov(eax, dst.cvt32());
     Label by_zero, by_minus_one, done;
     test(divisor, divisor);
     jz(by_zero, T_NEAR);
     if (is_signed) {
       cmp(divisor, -1);
       je(by_minus_one, T_NEAR);
-      if (wide) cqo();
-      else cdq();
+      if (wide)
+        cqo();
+      else
+        cdq();
       idiv(divisor);
     } else {
       xor_(edx, edx);
@@ -338,8 +413,10 @@ class Emitter : public Xbyak::CodeGenerator {
     if (is_mod) mov(rax, rdx);  // remainder; 32-bit div wrote edx, so upper bits are zero
     jmp(done, T_NEAR);
     L(by_minus_one);  // INT_MIN / -1 wraps, INT_MIN % -1 is 0: neg/zero for every dividend
-    if (is_mod) xor_(eax, eax);
-    else neg(accumulator);
+    if (is_mod)
+      xor_(eax, eax);
+    else
+      neg(accumulator);
     jmp(done, T_NEAR);
     L(by_zero);  // x / 0 = 0, x % 0 = x (rax already holds the zero-extended dividend)
     if (!is_mod) xor_(eax, eax);
@@ -355,25 +432,58 @@ class Emitter : public Xbyak::CodeGenerator {
 
   void jump_if(uint32_t operation, Label& to) {
     switch (operation) {
-      case 0x10: je(to, T_NEAR); break;
-      case 0x20: ja(to, T_NEAR); break;
-      case 0x30: jae(to, T_NEAR); break;
-      case 0x40: jnz(to, T_NEAR); break;  // jset
-      case 0x50: jne(to, T_NEAR); break;
-      case 0x60: jg(to, T_NEAR); break;
-      case 0x70: jge(to, T_NEAR); break;
-      case 0xa0: jb(to, T_NEAR); break;
-      case 0xb0: jbe(to, T_NEAR); break;
-      case 0xc0: jl(to, T_NEAR); break;
-      case 0xd0: jle(to, T_NEAR); break;
+      case 0x10:
+        je(to, T_NEAR);
+        break;
+      case 0x20:
+        ja(to, T_NEAR);
+        break;
+      case 0x30:
+        jae(to, T_NEAR);
+        break;
+      case 0x40:
+        jnz(to, T_NEAR);
+        break;  // jset
+      case 0x50:
+        jne(to, T_NEAR);
+        break;
+      case 0x60:
+        jg(to, T_NEAR);
+        break;
+      case 0x70:
+        jge(to, T_NEAR);
+        break;
+      case 0xa0:
+        jb(to, T_NEAR);
+        break;
+      case 0xb0:
+        jbe(to, T_NEAR);
+        break;
+      case 0xc0:
+        jl(to, T_NEAR);
+        break;
+      case 0xd0:
+        jle(to, T_NEAR);
+        break;
     }
   }
 
   static bool is_conditional(uint32_t operation) {
     switch (operation) {
-      case 0x10: case 0x20: case 0x30: case 0x40: case 0x50: case 0x60: case 0x70: case 0xa0:
-      case 0xb0: case 0xc0: case 0xd0: return true;
-      default: return false;
+      case 0x10:
+      case 0x20:
+      case 0x30:
+      case 0x40:
+      case 0x50:
+      case 0x60:
+      case 0x70:
+      case 0xa0:
+      case 0xb0:
+      case 0xc0:
+      case 0xd0:
+        return true;
+      default:
+        return false;
     }
   }
 
@@ -383,8 +493,10 @@ class Emitter : public Xbyak::CodeGenerator {
     if (!is_conditional(operation)) return false;
     const Reg64 dst = reg(s.dst);
     const bool use_src = s.opcode & 0x08;
-    if (operation == 0x40) use_src ? test(dst, reg(s.src)) : test(dst, s.imm);
-    else use_src ? cmp(dst, reg(s.src)) : cmp(dst, s.imm);
+    if (operation == 0x40)
+      use_src ? test(dst, reg(s.src)) : test(dst, s.imm);
+    else
+      use_src ? cmp(dst, reg(s.src)) : cmp(dst, s.imm);
     jump_if(operation, target(pc, s.off));
     return true;
   }
@@ -395,8 +507,10 @@ class Emitter : public Xbyak::CodeGenerator {
     if (!is_conditional(operation)) return false;
     const Reg32 dst = reg(s.dst).cvt32();
     const bool use_src = s.opcode & 0x08;
-    if (operation == 0x40) use_src ? test(dst, reg(s.src).cvt32()) : test(dst, s.imm);
-    else use_src ? cmp(dst, reg(s.src).cvt32()) : cmp(dst, s.imm);
+    if (operation == 0x40)
+      use_src ? test(dst, reg(s.src).cvt32()) : test(dst, s.imm);
+    else
+      use_src ? cmp(dst, reg(s.src).cvt32()) : cmp(dst, s.imm);
     jump_if(operation, target(pc, s.off));
     return true;
   }
@@ -409,24 +523,57 @@ class Emitter : public Xbyak::CodeGenerator {
     const auto load_at = src + off;
     const auto store_at = dst + off;
     switch (s.opcode) {
-      case 0x61: mov(dst.cvt32(), dword[load_at]); return true;
-      case 0x69: movzx(dst.cvt32(), word[load_at]); return true;
-      case 0x71: movzx(dst.cvt32(), byte[load_at]); return true;
-      case 0x79: mov(dst, qword[load_at]); return true;
-      case 0x81: movsxd(dst, dword[load_at]); return true;
-      case 0x89: movsx(dst, word[load_at]); return true;
-      case 0x91: movsx(dst, byte[load_at]); return true;
-      case 0x62: mov(dword[store_at], static_cast<uint32_t>(s.imm)); return true;
-      case 0x6a: mov(word[store_at], static_cast<uint16_t>(s.imm)); return true;
-      case 0x72: mov(byte[store_at], static_cast<uint8_t>(s.imm)); return true;
-      case 0x7a: mov(qword[store_at], s.imm); return true;
-      case 0x63: mov(dword[store_at], src.cvt32()); return true;
-      case 0x6b: mov(word[store_at], src.cvt16()); return true;
-      case 0x73: mov(byte[store_at], src.cvt8()); return true;
-      case 0x7b: mov(qword[store_at], src); return true;
-      case 0xc3: return emit_atomic(s, false);
-      case 0xdb: return emit_atomic(s, true);
-      default: return false;
+      case 0x61:
+        mov(dst.cvt32(), dword[load_at]);
+        return true;
+      case 0x69:
+        movzx(dst.cvt32(), word[load_at]);
+        return true;
+      case 0x71:
+        movzx(dst.cvt32(), byte[load_at]);
+        return true;
+      case 0x79:
+        mov(dst, qword[load_at]);
+        return true;
+      case 0x81:
+        movsxd(dst, dword[load_at]);
+        return true;
+      case 0x89:
+        movsx(dst, word[load_at]);
+        return true;
+      case 0x91:
+        movsx(dst, byte[load_at]);
+        return true;
+      case 0x62:
+        mov(dword[store_at], static_cast<uint32_t>(s.imm));
+        return true;
+      case 0x6a:
+        mov(word[store_at], static_cast<uint16_t>(s.imm));
+        return true;
+      case 0x72:
+        mov(byte[store_at], static_cast<uint8_t>(s.imm));
+        return true;
+      case 0x7a:
+        mov(qword[store_at], s.imm);
+        return true;
+      case 0x63:
+        mov(dword[store_at], src.cvt32());
+        return true;
+      case 0x6b:
+        mov(word[store_at], src.cvt16());
+        return true;
+      case 0x73:
+        mov(byte[store_at], src.cvt8());
+        return true;
+      case 0x7b:
+        mov(qword[store_at], src);
+        return true;
+      case 0xc3:
+        return emit_atomic(s, false);
+      case 0xdb:
+        return emit_atomic(s, true);
+      default:
+        return false;
     }
   }
 
@@ -450,17 +597,22 @@ class Emitter : public Xbyak::CodeGenerator {
     }
     if (operation == isa::kAluAdd) {
       lock();
-      if (fetch) xadd(at, value);
-      else add(at, value);
+      if (fetch)
+        xadd(at, value);
+      else
+        add(at, value);
       return true;
     }
     if (operation != isa::kAluOr && operation != isa::kAluAnd && operation != isa::kAluXor)
       return false;
     if (!fetch) {
       lock();
-      if (operation == isa::kAluOr) or_(at, value);
-      else if (operation == isa::kAluAnd) and_(at, value);
-      else xor_(at, value);
+      if (operation == isa::kAluOr)
+        or_(at, value);
+      else if (operation == isa::kAluAnd)
+        and_(at, value);
+      else
+        xor_(at, value);
       return true;
     }
     // Fetching or/and/xor: a cmpxchg loop. r10 = address, r11 = operand, r9 = new value, rax
@@ -476,9 +628,12 @@ class Emitter : public Xbyak::CodeGenerator {
     L(retry);
     mov(rax_sized, at_r10);
     mov(r9_sized, rax_sized);
-    if (operation == isa::kAluOr) or_(r9_sized, r11_sized);
-    else if (operation == isa::kAluAnd) and_(r9_sized, r11_sized);
-    else xor_(r9_sized, r11_sized);
+    if (operation == isa::kAluOr)
+      or_(r9_sized, r11_sized);
+    else if (operation == isa::kAluAnd)
+      and_(r9_sized, r11_sized);
+    else
+      xor_(r9_sized, r11_sized);
     lock();
     cmpxchg(at_r10, r9_sized);
     jne(retry, T_NEAR);
@@ -589,7 +744,7 @@ class Emitter : public Xbyak::CodeGenerator {
   std::vector<bool> is_entry_;
   std::vector<Label> insn_labels_;
   std::vector<Label> function_labels_;
-  std::vector<std::unique_ptr<ErrorStub>> stubs_;
+  std::vector<std::unique_ptr<ErrorStub> > stubs_;
   Label trampoline_return_, error_exit_, abort_stub_;
 };
 
@@ -606,7 +761,8 @@ std::unique_ptr<JitCode> jit_compile(const Program::Impl& image) {
 
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   const size_t mapped_size = (code_size + page - 1) / page * page;
-  void* memory = mmap(nullptr, mapped_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* memory =
+      mmap(nullptr, mapped_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) return nullptr;
   auto code = std::make_unique<JitCode>();
   code->memory = static_cast<uint8_t*>(memory);

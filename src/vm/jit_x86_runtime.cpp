@@ -41,9 +41,10 @@ Error run_error(uint32_t pc, const std::string& what) {
 Error state_error(JitRunState& state) {
   switch (state.error_kind) {
     case kJitDepth:
-      return run_error(state.error_pc, "call stack deeper than " +
-                                           std::to_string(isa::kMaxCallFrames) + " frames");
-    case kJitFellOff: return run_error(state.error_pc, "fell off the end of the program");
+      return run_error(state.error_pc,
+                       "call stack deeper than " + std::to_string(isa::kMaxCallFrames) + " frames");
+    case kJitFellOff:
+      return run_error(state.error_pc, "fell off the end of the program");
     case kJitCallx:
       return run_error(state.error_pc,
                        "callx to unknown target " + std::to_string(state.callx_target));
@@ -61,9 +62,11 @@ void jit_note_pending_abort() {
 
 Result<uint64_t> jit_run(const Program::Impl& image, uint32_t entry_pc, const uint64_t args[5]) {
   if (tls_nested_jit_runs >= kMaxNestedJitRuns)
-    return make_error(ELOOP, "runs nested more than " + std::to_string(kMaxNestedJitRuns) + " deep");
+    return make_error(ELOOP,
+                      "runs nested more than " + std::to_string(kMaxNestedJitRuns) + " deep");
   const void* entry = entry_pc < image.jit->entries.size() ? image.jit->entries[entry_pc] : nullptr;
-  if (!entry) return make_error(EINVAL, "instruction " + std::to_string(entry_pc) + " is no function entry");
+  if (!entry)
+    return make_error(EINVAL, "instruction " + std::to_string(entry_pc) + " is no function entry");
   JitRunState state;
   uint64_t r0 = 0;
   {
@@ -91,7 +94,7 @@ extern "C" uint32_t hg_jit_tail_call(JitRunState* state, uint64_t map_address, u
   ++run->tail_call_count;
   auto* ref = static_cast<ProgramRef*>(map->lookup(&index));
   if (!ref || !ref->try_acquire()) return kTailFallThrough;
-  state->held[state->held_count++] = ref;  // at most kMaxTailCalls per run, counted above
+  state->held[state->held_count++] = ref;     // at most kMaxTailCalls per run, counted above
   auto* target = static_cast<Program*>(ref);  // prog_array slots only hold vm::Program
   run->program = target;
   const Program::Impl* target_image = target->image();

@@ -14,7 +14,8 @@
 namespace hourglass::vm::testing {
 namespace {
 
-constexpr size_t kMemorySize = 64;  // r1 points at it; r1 is never an ALU operand (addresses differ)
+constexpr size_t kMemorySize =
+    64;  // r1 points at it; r1 is never an ALU operand (addresses differ)
 
 class ProgramGenerator {
  public:
@@ -25,7 +26,8 @@ class ProgramGenerator {
     for (uint8_t r : {0, 2, 3, 4, 5, 6, 7, 8, 9})  // every operand register starts defined
       program.push_back(insn(isa::kClassAlu64 | isa::kAluMov, r, 0, 0, random_imm()));
     const size_t body_start = program.size();
-    while (program.size() - body_start < body_length) emit_random(program, body_start + body_length);
+    while (program.size() - body_start < body_length)
+      emit_random(program, body_start + body_length);
     // Fold every register into r0 so that each one's value is compared.
     for (uint8_t r : {2, 3, 4, 5, 6, 7, 8, 9})
       program.push_back(insn(isa::kClassAlu64 | isa::kAluXor | isa::kSrcX, 0, r));
@@ -41,19 +43,27 @@ class ProgramGenerator {
   }
   int32_t random_imm() {
     switch (below(5)) {
-      case 0: return static_cast<int32_t>(below(8)) - 4;
-      case 1: return INT32_MIN;
-      case 2: return -1;
-      default: return static_cast<int32_t>(random_());
+      case 0:
+        return static_cast<int32_t>(below(8)) - 4;
+      case 1:
+        return INT32_MIN;
+      case 2:
+        return -1;
+      default:
+        return static_cast<int32_t>(random_());
     }
   }
 
   void emit_random(std::vector<isa::Insn>& program, size_t body_end) {
     const uint32_t kind = below(10);
-    if (kind < 6) emit_alu(program);
-    else if (kind < 8) emit_memory(program);
-    else if (kind < 9) emit_atomic(program);
-    else emit_branch(program, body_end);
+    if (kind < 6)
+      emit_alu(program);
+    else if (kind < 8)
+      emit_memory(program);
+    else if (kind < 9)
+      emit_atomic(program);
+    else
+      emit_branch(program, body_end);
   }
 
   void emit_alu(std::vector<isa::Insn>& program) {
@@ -74,7 +84,7 @@ class ProgramGenerator {
     const bool use_src = below(2);
     int16_t off = 0;
     if ((operation == isa::kAluDiv || operation == isa::kAluMod) && below(2)) off = 1;  // signed
-    if (operation == isa::kAluMov && use_src && below(3) == 0) {  // movsx
+    if (operation == isa::kAluMov && use_src && below(3) == 0) {                        // movsx
       static constexpr std::array<int16_t, 3> kWidths = {8, 16, 32};
       off = kWidths[below(wide ? 3 : 2)];
     }
@@ -100,10 +110,12 @@ class ProgramGenerator {
         break;
       case 1:
         if (size == isa::kSizeDW) {
-          program.push_back(insn(isa::kClassLdx | isa::kModeMem | size, operand_register(), 1, off));
+          program.push_back(
+              insn(isa::kClassLdx | isa::kModeMem | size, operand_register(), 1, off));
           break;
         }
-        program.push_back(insn(isa::kClassLdx | isa::kModeMemSx | size, operand_register(), 1, off));
+        program.push_back(
+            insn(isa::kClassLdx | isa::kModeMemSx | size, operand_register(), 1, off));
         break;
       case 2:
         program.push_back(insn(isa::kClassSt | isa::kModeMem | size, 1, 0, off, random_imm()));
@@ -115,11 +127,16 @@ class ProgramGenerator {
   }
 
   void emit_atomic(std::vector<isa::Insn>& program) {
-    static constexpr std::array<int32_t, 10> kOperations = {
-        isa::kAluAdd, isa::kAluOr, isa::kAluAnd, isa::kAluXor,
-        isa::kAluAdd | isa::kAtomicFetch, isa::kAluOr | isa::kAtomicFetch,
-        isa::kAluAnd | isa::kAtomicFetch, isa::kAluXor | isa::kAtomicFetch,
-        isa::kAtomicXchg, isa::kAtomicCmpXchg};
+    static constexpr std::array<int32_t, 10> kOperations = {isa::kAluAdd,
+                                                            isa::kAluOr,
+                                                            isa::kAluAnd,
+                                                            isa::kAluXor,
+                                                            isa::kAluAdd | isa::kAtomicFetch,
+                                                            isa::kAluOr | isa::kAtomicFetch,
+                                                            isa::kAluAnd | isa::kAtomicFetch,
+                                                            isa::kAluXor | isa::kAtomicFetch,
+                                                            isa::kAtomicXchg,
+                                                            isa::kAtomicCmpXchg};
     const uint8_t size = below(2) ? isa::kSizeDW : isa::kSizeW;
     const int16_t off = static_cast<int16_t>(below(kMemorySize / 8) * 8);
     program.push_back(insn(isa::kClassStx | isa::kModeAtomic | size, 1, operand_register(), off,
@@ -128,7 +145,7 @@ class ProgramGenerator {
 
   void emit_branch(std::vector<isa::Insn>& program, size_t body_end) {
     static constexpr std::array<uint8_t, 11> kConditions = {
-        isa::kJmpJeq, isa::kJmpJgt, isa::kJmpJge, isa::kJmpJset, isa::kJmpJne, isa::kJmpJsgt,
+        isa::kJmpJeq,  isa::kJmpJgt, isa::kJmpJge, isa::kJmpJset, isa::kJmpJne, isa::kJmpJsgt,
         isa::kJmpJsge, isa::kJmpJlt, isa::kJmpJle, isa::kJmpJslt, isa::kJmpJsle};
     const size_t room = body_end > program.size() + 1 ? body_end - program.size() - 1 : 0;
     const int16_t off = static_cast<int16_t>(room ? below(static_cast<uint32_t>(room) + 1) : 0);
@@ -150,7 +167,8 @@ TEST(JitFuzz, RandomProgramsMatchTheInterpreter) {
     std::array<uint8_t, kMemorySize> initial{};
     for (size_t i = 0; i < initial.size(); ++i) initial[i] = static_cast<uint8_t>(i * 73 + round);
     auto interpreted_memory = initial, jit_memory = initial;
-    auto interpreted = run_raw(program, interpreted_memory.data(), kMemorySize, Engine::Interpreter);
+    auto interpreted =
+        run_raw(program, interpreted_memory.data(), kMemorySize, Engine::Interpreter);
     auto jitted = run_raw(program, jit_memory.data(), kMemorySize, Engine::Jit);
     ASSERT_TRUE(interpreted.ok()) << interpreted.error().message;
     ASSERT_TRUE(jitted.ok()) << jitted.error().message;

@@ -1,8 +1,7 @@
 // The JIT against the interpreter: every conformance file and every clang-compiled test program
 // must be translated (no silent fallback) and give the interpreter's result, memory and errors.
-#include <gtest/gtest.h>
-
 #include <dirent.h>
+#include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
@@ -75,10 +74,10 @@ TEST(JitConformance, EveryFileTranslatesAndMatchesTheInterpreter) {
 
 TEST(JitErrors, SameMessagesAsTheInterpreter) {
   const std::vector<std::vector<std::string>> programs = {
-      {"mov %r0, 1"},                               // falls off the end
-      {"mov %r1, 99", "call %r1", "exit"},           // unknown callx target
+      {"mov %r0, 1"},                       // falls off the end
+      {"mov %r1, 99", "call %r1", "exit"},  // unknown callx target
       {"mov %r1, 7", "call local f", "exit", "f:", "mov %r0, 0", "jeq %r1, 0, +3", "sub %r1, 1",
-       "call local f", "add %r0, 1", "exit"},        // nine frames
+       "call local f", "add %r0, 1", "exit"},  // nine frames
   };
   for (const auto& lines : programs) {
     auto interpreted = run_raw(assemble_or_die(lines), nullptr, 0, Engine::Interpreter);
@@ -95,7 +94,8 @@ TEST(JitPrograms, ClangProgramsTranslate) {
   ASSERT_TRUE(spec.ok()) << spec.error().message;
   std::vector<maps::Map*> maps;
   for (const object::MapSpec& map_spec : spec->maps) {
-    auto map = map_spec.is_inner_template ? Result<maps::Map*>(nullptr) : maps::create_map(map_spec.attr);
+    auto map =
+        map_spec.is_inner_template ? Result<maps::Map*>(nullptr) : maps::create_map(map_spec.attr);
     ASSERT_TRUE(map.ok()) << map.error().message;
     maps.push_back(*map);
   }
