@@ -74,6 +74,31 @@ class Commands(unittest.TestCase):
         self.assertIn("Invalid argument", bad.stderr)  # arrays cannot delete: -EINVAL
 
 
+    def test_verify(self):
+        out = hg("verify", prog("timer_basic")).stdout
+        self.assertIn("start_periodic: verified", out)
+        report = json.loads(hg("--json", "verify", prog("timer_basic"), "--prog", "start_lru").stdout)
+        self.assertEqual(len(report), 1)
+        self.assertTrue(report[0]["verified"])
+        self.assertGreater(report[0]["insns_processed"], 0)
+
+    def test_timer_list(self):
+        out = hg("timer", "list", prog("timer_basic"), "--virtual-time", "--run", "start_periodic",
+                 "--wait", "2500us").stdout
+        self.assertIn("periodic_cb", out)
+        self.assertIn("1 timer(s) armed, 2 callback(s) run", out)
+        timers = json.loads(hg("--json", "timer", "list", prog("timer_basic"), "--virtual-time",
+                               "--run", "start_periodic").stdout)
+        self.assertEqual([t["callback"] for t in timers], ["periodic_cb"])
+
+    def test_help_everywhere(self):
+        for args in [[], ["prog"], ["prog", "run"], ["map", "dump"], ["disasm"], ["verify"],
+                     ["run"], ["test"]]:
+            proc = hg(*args, "--help")
+            self.assertEqual(proc.returncode, 0, args)
+            self.assertTrue(proc.stdout.strip(), args)
+
+
 class TestScenario(unittest.TestCase):
     def test_virtual_time_periodic_timer(self):
         args = ["test", prog("timer_basic"), "--virtual-time", "--run", "start_periodic",
