@@ -44,7 +44,9 @@ enum JitError : uint32_t { kJitOk = 0, kJitDepth, kJitFellOff, kJitCallx, kJitAb
 // Results of jit_tail_call, tested by the generated code.
 enum JitTailCall : uint32_t { kTailFallThrough = 0, kTailJump, kTailReturn, kTailAbort };
 
-// Machine code of one image: read+execute pages, unmapped when the image goes.
+// Machine code of one image: read+execute pages, unmapped when the image goes. Immutable once
+// jit_compile returned, so any number of threads run it at once without locks (each run has its
+// own JitRunState and native frames on its own stack).
 struct JitCode {
   using Trampoline = uint64_t (*)(JitRunState* state, const uint64_t* args, const void* entry);
   uint8_t* memory = nullptr;
