@@ -1,5 +1,6 @@
 // libFuzzer target: random instruction sequences through the verifier; whatever it accepts must
-// run to completion in the interpreter (vm::Program) with no sanitizer report. No maps.
+// run to completion in the interpreter and the JIT (vm::Program) with no sanitizer report, and
+// (for programs without helper calls) both engines must agree on R0 and the context. No maps.
 //
 // Input: byte 0 picks the program type (context-buffer types only: their context is a plain
 // buffer, big enough here for any offset the verifier allows); the rest is instructions,
@@ -58,6 +59,38 @@ std::vector<hourglass::isa::Insn> decode(const uint8_t* data, size_t size) {
   return insns;
 }
 
+bool calls_helpers(const std::vector<hourglass::isa::Insn>& insns) {
+  for (const auto& insn : insns)
+    if (insn.opcode == 0x85 && insn.src != 1) return true;  // helper or kfunc, not a bpf-to-bpf call
+  return false;
+}
+
+// Prepares the verified program for one engine and runs it once on a zeroed context. An error
+// from run (call depth) is allowed; a crash or a sanitizer report is not.
+hourglass::Result<uint64_t> run_once(ProgType type, const std::vector<hourglass::isa::Insn>& insns,
+                                     const hourglass::verifier::VerifyOutput& verified,
+                                     hourglass::vm::Engine engine, uint8_t* ctx) {
+  hourglass::vm::ImageInput image;
+  image.name = "fuzz";
+  image.type = type;
+  image.insns = insns;
+  for (const auto& subprog : verified.subprogs)
+    image.subprog_names.emplace_back(subprog.entry, subprog.name);
+  image.env = &helper_env();
+  image.engine = engine;
+  auto program = hourglass::vm::Program::create(std::move(image));
+  if (!program.ok()) {
+    // The verifier accepted what the VM refuses: the two parts disagree on validity.
+    std::fprintf(stderr, "verifier accepted, vm::Program::create refused: %s\n",
+                 program.error().message.c_str());
+    __builtin_trap();
+  }
+  std::memset(ctx, 0, kCtxBytes);
+  auto ran = (*program)->run(reinterpret_cast<uint64_t>(ctx));
+  (*program)->release();
+  return ran;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -72,24 +105,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto verified = hourglass::verifier::verify(input);
   if (!verified.ok()) return 0;
 
-  hourglass::vm::ImageInput image;
-  image.name = "fuzz";
-  image.type = type;
-  image.insns = insns;
-  for (const auto& subprog : verified->subprogs)
-    image.subprog_names.emplace_back(subprog.entry, subprog.name);
-  image.env = &helper_env();
-  auto program = hourglass::vm::Program::create(std::move(image));
-  if (!program.ok()) {
-    // The verifier accepted what the VM refuses: the two parts disagree on validity.
-    std::fprintf(stderr, "verifier accepted, vm::Program::create refused: %s\n",
-                 program.error().message.c_str());
+  // Interpreter first, then the JIT on an identical context; without helper calls (whose
+  // results depend on clocks and random state) both must give the same R0 and context bytes.
+  static uint8_t* ctx_interp = new uint8_t[kCtxBytes];
+  static uint8_t* ctx_jit = new uint8_t[kCtxBytes];
+  auto interp = run_once(type, insns, *verified, hourglass::vm::Engine::Interpreter, ctx_interp);
+  auto jit = run_once(type, insns, *verified, hourglass::vm::Engine::Jit, ctx_jit);
+  if (calls_helpers(insns)) return 0;
+  if (interp.ok() != jit.ok() || (interp.ok() && *interp != *jit) ||
+      std::memcmp(ctx_interp, ctx_jit, kCtxBytes) != 0) {
+    std::fprintf(stderr, "interpreter and JIT disagree: %s %llx vs %s %llx\n",
+                 interp.ok() ? "ok" : interp.error().message.c_str(),
+                 interp.ok() ? static_cast<unsigned long long>(*interp) : 0ull,
+                 jit.ok() ? "ok" : jit.error().message.c_str(),
+                 jit.ok() ? static_cast<unsigned long long>(*jit) : 0ull);
     __builtin_trap();
   }
-  static uint8_t* ctx = new uint8_t[kCtxBytes];
-  std::memset(ctx, 0, kCtxBytes);
-  auto ran = (*program)->run(reinterpret_cast<uint64_t>(ctx));
-  (void)ran;  // an error (call depth) is allowed; a crash or a sanitizer report is not
-  (*program)->release();
   return 0;
 }
