@@ -38,7 +38,9 @@ struct RuntimeOptions {
   uint32_t ncpus = 0;           // virtual CPUs; 0 = the machine's
   bool virtual_time = false;    // timers fire only when advance() is called
   bool precision_timers = false;
-  ExecEngine engine = ExecEngine::Interpreter;
+  // The JIT where the machine is x86-64 (programs fall back to the interpreter elsewhere or
+  // when an instruction cannot be compiled); the interpreter stays selectable.
+  ExecEngine engine = ExecEngine::Jit;
   // Loading verifies every program unless this is set. For debugging the runtime only: an
   // unverified program can crash the process.
   bool dangerously_skip_verification = false;

@@ -22,7 +22,7 @@ struct GlobalOptions {
   uint32_t cpus = 0;
   bool skip_verification = false;
   bool virtual_time = false;
-  std::string engine = "interpreter";
+  std::string engine = "jit";
 };
 
 std::unique_ptr<Runtime> make_runtime(const GlobalOptions& options);

@@ -16,7 +16,7 @@ std::unique_ptr<Runtime> make_runtime(const GlobalOptions& options) {
   runtime_options.ncpus = options.cpus;
   runtime_options.virtual_time = options.virtual_time;
   runtime_options.dangerously_skip_verification = options.skip_verification;
-  if (options.engine == "jit") runtime_options.engine = ExecEngine::Jit;
+  runtime_options.engine = options.engine == "interpreter" ? ExecEngine::Interpreter : ExecEngine::Jit;
   auto runtime = Runtime::create(runtime_options);
   if (!runtime.ok()) throw CliError(runtime.error().message);
   return std::move(*runtime);
