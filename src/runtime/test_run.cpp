@@ -60,8 +60,18 @@ class VcpuScope {
   uint32_t saved_;
 };
 
+// Largest context offset the verifier allows per program type (src/verifier/memory.cpp).
+size_t max_ctx_size(helpers::ProgType type) {
+  switch (type) {
+    case helpers::ProgType::Syscall: return 65536;
+    case helpers::ProgType::Tracepoint: return 2048;
+    default: return 256;
+  }
+}
+
 struct PreparedContext {
   std::vector<uint8_t> ctx;       // the context bytes R1 points to
+  size_t ctx_out_size = 0;        // bytes of ctx reported back (0: all)
   uint8_t* packet = nullptr;      // packet start (packet programs)
   size_t packet_len = 0;
 };
@@ -105,11 +115,15 @@ Result<PreparedContext> prepare_context(helpers::ProgType type, const TestRunOpt
       prepared.ctx.assign(reinterpret_cast<uint8_t*>(&skb), reinterpret_cast<uint8_t*>(&skb) + sizeof skb);
       break;
     }
-    default:
-      // syscall: the user buffer; fentry: the u64 argument array; tracepoints: raw bytes.
+    default: {
+      // syscall: the user buffer; fentry: the u64 argument array; tracepoints: raw bytes. The
+      // buffer is as large as any offset the verifier lets this program type read or write
+      // (zeros past what the caller gave), so a verified program never runs off its end.
+      prepared.ctx_out_size = options.ctx_in.empty() ? 64 : options.ctx_in.size();
       prepared.ctx = options.ctx_in;
-      if (prepared.ctx.empty()) prepared.ctx.resize(64);
+      prepared.ctx.resize(std::max(prepared.ctx.size(), max_ctx_size(type)));
       break;
+    }
   }
   return prepared;
 }
@@ -139,6 +153,7 @@ Result<TestRunResult> ProgramHandle::test_run(const TestRunOptions& options) con
                        repeat;
   if (context.packet) result.data_out.assign(context.packet, context.packet + context.packet_len);
   result.ctx_out = context.ctx;
+  if (context.ctx_out_size) result.ctx_out.resize(context.ctx_out_size);
   return result;
 }
 

@@ -196,3 +196,7 @@ int print(void *ctx) {
   char word[] = "timers";
   return bpf_trace_printk(fmt, sizeof(fmt), 42, (long)word);
 }
+
+// Reads far into its context: test-run must give a buffer as large as the verifier allows.
+SEC("syscall")
+int far_ctx(void *ctx) { return ((unsigned char *)ctx)[4000] + 1; }

@@ -164,6 +164,17 @@ TEST_F(RuntimeFeatures, TracePrintkGoesToTheSink) {
   EXPECT_EQ(trace_, "hello 42 timers\n");
 }
 
+TEST_F(RuntimeFeatures, SyscallContextCoversEveryOffsetTheVerifierAllows) {
+  const ProgramHandle* prog = object_.program("far_ctx");
+  ASSERT_NE(prog, nullptr);
+  TestRunOptions options;
+  options.ctx_in.assign(16, 7);
+  auto result = prog->test_run(options);
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->retval, 1u);            // zeros past the caller's 16 bytes
+  EXPECT_EQ(result->ctx_out.size(), 16u);   // ctx_out as large as ctx_in
+}
+
 TEST_F(RuntimeFeatures, LoadErrorsLeaveNothingLoaded) {
   auto missing = runtime_->load_file(prog_path("does_not_exist"));
   ASSERT_FALSE(missing.ok());
