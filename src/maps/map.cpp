@@ -1,5 +1,6 @@
 // The Map base class: ids, reference counts, the hidden-field copy rules and the default
 // application-side paths (copy out/in through the program-side operations).
+#include "common/relaxed_copy.h"
 #include "maps/map.h"
 
 #include <algorithm>
@@ -92,10 +93,10 @@ void copy_value(const FieldRecord& record, void* dst, const void* src, uint32_t 
   uint32_t pos = 0;
   for (size_t i = 0; i < n && pos < size; ++i) {
     uint32_t gap_end = std::min(ranges[i].off, size);
-    if (gap_end > pos) std::memcpy(out + pos, in + pos, gap_end - pos);
+    if (gap_end > pos) relaxed_copy(out + pos, in + pos, gap_end - pos);
     pos = std::max(pos, ranges[i].off + ranges[i].size);
   }
-  if (pos < size) std::memcpy(out + pos, in + pos, size - pos);
+  if (pos < size) relaxed_copy(out + pos, in + pos, size - pos);
 }
 
 void zero_hidden(const FieldRecord& record, void* value) {
@@ -148,8 +149,10 @@ long Map::user_lookup(const void* key, void* value_out) {
   EpochGuard guard;
   const void* value = lookup(key);
   if (value == nullptr) return -ENOENT;
-  std::memcpy(value_out, value, attr_.value_size);
-  zero_hidden(attr_.record, value_out);
+  // Hidden fields are never read (timer_init may be publishing into them right now): the
+  // output starts zeroed and only the visible bytes are copied.
+  std::memset(value_out, 0, attr_.value_size);
+  copy_value(attr_.record, value_out, value, attr_.value_size);
   return 0;
 }
 

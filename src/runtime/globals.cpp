@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "common/relaxed_copy.h"
 #include "hourglass/runtime.h"
 #include "maps/map.h"
 #include "object/object.h"
@@ -50,7 +51,7 @@ Result<std::vector<uint8_t>> Object::read_global(std::string_view name) const {
   // Programs may be writing it concurrently; a plain copy gives a value as racy as the
   // kernel's mmap'ed globals, which is what applications expect.
   std::vector<uint8_t> bytes(where->size);
-  std::memcpy(bytes.data(), base + where->offset, where->size);
+  relaxed_copy(bytes.data(), base + where->offset, where->size);
   return bytes;
 }
 
@@ -61,7 +62,7 @@ Status Object::write_global(std::string_view name, const void* data, size_t size
   auto* base = static_cast<uint8_t*>(where->map->direct_value_base());
   if (!base || where->offset + size > where->map->attr().value_size)
     return make_error(EINVAL, "global '" + std::string(name) + "' is outside its section");
-  std::memcpy(base + where->offset, data, size);
+  relaxed_copy(base + where->offset, data, size);
   return {};
 }
 
