@@ -10,6 +10,7 @@
 
 #include "common/run_context.h"
 #include "maps/map.h"
+#include "common/relaxed_copy.h"
 #include "maps/map_internal.h"
 
 namespace hourglass::maps::detail {
@@ -69,7 +70,7 @@ class ArrayMap : public Map {
     if (slots_per_elem_ == 1) return Map::user_lookup(key, value_out);
     auto* out = static_cast<uint8_t*>(value_out);
     for (uint32_t cpu = 0; cpu < slots_per_elem_; ++cpu) {
-      std::memcpy(out + cpu * slot_size_, slot(index, cpu), slot_size_);
+      relaxed_copy(out + cpu * slot_size_, slot(index, cpu), slot_size_);
       zero_hidden(attr_.record, out + cpu * slot_size_);
     }
     return 0;

@@ -12,6 +12,7 @@
 #include <new>
 
 #include "common/run_context.h"
+#include "common/relaxed_copy.h"
 #include "maps/epoch.h"
 #include "maps/hash_table.h"
 
@@ -358,12 +359,13 @@ long HashTable::user_lookup(const void* key, void* value_out) {
   if (elem == nullptr) return -ENOENT;
   auto* out = static_cast<uint8_t*>(value_out);
   if (!percpu_) {
-    std::memcpy(out, value_of(elem), attr_.value_size);
-    zero_hidden(attr_.record, out);
+    // Never read the hidden fields (a timer may be published there concurrently).
+    std::memset(out, 0, attr_.value_size);
+    copy_value(attr_.record, out, value_of(elem), attr_.value_size);
     return 0;
   }
   for (uint32_t cpu = 0; cpu < attr_.ncpus; ++cpu) {
-    std::memcpy(out + cpu * slot_size_, value_of(elem) + cpu * slot_size_, slot_size_);
+    relaxed_copy(out + cpu * slot_size_, value_of(elem) + cpu * slot_size_, slot_size_);
     zero_hidden(attr_.record, out + cpu * slot_size_);
   }
   return 0;

@@ -179,7 +179,9 @@ TEST(Run, KfuncSeesRunContext) {
 TEST(Run, ArgumentsAndHelpersFromTheTable) {
   // bpf_get_smp_processor_id (8) reads the thread's vCPU.
   set_current_vcpu(3);
-  auto program = create(assemble_or_die({"mov %r6, %r1", "call 8", "add %r0, %r6", "add %r0, %r5", "exit"}));
+  // R1-R5 are clobbered by a call: keep the arguments in callee-saved registers.
+  auto program = create(assemble_or_die(
+      {"mov %r6, %r1", "mov %r7, %r5", "call 8", "add %r0, %r6", "add %r0, %r7", "exit"}));
   ASSERT_TRUE(program.ok()) << program.error().message;
   ProgramHolder holder(*program);
   auto r0 = holder->run(100, 0, 0, 0, 1000);
