@@ -17,7 +17,7 @@ struct Value {
 constexpr uint64_t kCheckSalt = 0x5eed5eed5eed5eedull;
 constexpr uint32_t kKeys = 64;
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__) || defined(HOURGLASS_SANITIZED)
 constexpr int kOpsPerWriter = 4000;
 #else
 constexpr int kOpsPerWriter = 40000;

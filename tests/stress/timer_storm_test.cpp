@@ -23,7 +23,7 @@
 namespace hourglass::testing {
 namespace {
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__) || defined(HOURGLASS_SANITIZED)
 constexpr uint32_t kSanitizerDivisor = 4;
 #else
 constexpr uint32_t kSanitizerDivisor = 1;

@@ -19,7 +19,7 @@
 namespace hourglass::timers::testing {
 
 // Sanitized builds run the long tests on a smaller scale (same assertions, scaled counts).
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__) || defined(HOURGLASS_SANITIZED)
 inline constexpr bool kSanitized = true;
 #else
 inline constexpr bool kSanitized = false;
