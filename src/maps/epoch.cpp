@@ -16,6 +16,8 @@
 // kernel's call_rcu never runs callbacks inline for the same reason).
 #include "maps/epoch.h"
 
+#include "common/full_fence.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -98,7 +100,7 @@ ThreadRecord* register_thread() {
 
 // Smallest epoch announced by a thread inside a guard (kInactive if none).
 uint64_t min_active_epoch() {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  hourglass::full_fence();
   Registry& reg = registry();
   std::lock_guard<std::mutex> lock(reg.mutex);
   uint64_t min_epoch = kInactive;
@@ -225,7 +227,7 @@ EpochGuard::EpochGuard() noexcept {
   if (state.record == nullptr) state.record = register_thread();
   state.record->announced.store(global_epoch.load(std::memory_order_seq_cst),
                                 std::memory_order_seq_cst);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  hourglass::full_fence();
 }
 
 EpochGuard::~EpochGuard() {
@@ -235,7 +237,7 @@ EpochGuard::~EpochGuard() {
 }
 
 void retire(void* object, void (*free_fn)(void* object)) noexcept {
-  std::atomic_thread_fence(std::memory_order_seq_cst);  // the unlink precedes the tag read
+  hourglass::full_fence();  // the unlink precedes the tag read
   auto* node = new Retired{object, free_fn, global_epoch.load(std::memory_order_seq_cst), nullptr};
   Retired* head = retired_stack.load(std::memory_order_relaxed);
   do {
@@ -255,7 +257,7 @@ void synchronize() noexcept {
   // Waiting for ourselves would never end: inside a guard (a misuse, see epoch.h) or inside a
   // free function (the reclaimer's flag is ours), return without waiting.
   if (in_epoch() || tls_reclaiming) return;
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  hourglass::full_fence();
   const uint64_t target = global_epoch.fetch_add(1, std::memory_order_seq_cst) + 1;
   // Wait for every guard that began before the bump to end.
   while (min_active_epoch() < target) std::this_thread::yield();
