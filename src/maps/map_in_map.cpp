@@ -33,61 +33,28 @@ long write_inner_id(const Map* inner, void* value_out) {
   return 0;
 }
 
-class ArrayOfMaps final : public Map {
+class ArrayOfMaps final : public SlotArrayMap {
  public:
-  explicit ArrayOfMaps(const MapAttr& attr) : Map(attr) {}
-  bool init() { return slots_.init(attr_.max_entries); }
+  explicit ArrayOfMaps(const MapAttr& attr) : SlotArrayMap(attr) {}
 
-  void* lookup(const void* key) override {
-    uint32_t index = FdSlots::read_index(key);
-    return index < slots_.size() ? slots_.load(index) : nullptr;
-  }
-  long update(const void*, const void*, uint64_t) override { return -EOPNOTSUPP; }
-  long remove(const void* key) override {
-    uint32_t index = FdSlots::read_index(key);
-    if (index >= slots_.size()) return -E2BIG;
-    void* old = slots_.exchange(index, nullptr);
-    if (old == nullptr) return -ENOENT;
-    static_cast<Map*>(old)->release();
-    return 0;
-  }
-  long for_each(const std::function<long(const void*, void*)>&) override { return -EOPNOTSUPP; }
-  const void* key_of_value(const void*, uint32_t* index_scratch) const override {
-    *index_scratch = 0;
-    return index_scratch;
-  }
   long user_lookup(const void* key, void* value_out) override {
     EpochGuard guard;
     auto* inner = static_cast<Map*>(lookup(key));
     if (inner == nullptr) return -ENOENT;
     return write_inner_id(inner, value_out);
   }
-  long user_update(const void*, const void*, uint64_t) override { return -EINVAL; }
-  long user_delete(const void* key) override { return remove(key); }
-  long get_next_key(const void* key, void* next_key_out) override {
-    return slots_.get_next_key(key, next_key_out);
-  }
   long update_inner_map(const void* key, Map* inner, uint64_t flags) override {
     if (flags != kAny) return -EINVAL;
-    uint32_t index = FdSlots::read_index(key);
-    if (index >= slots_.size()) return -E2BIG;
+    if (!index_in_range(key)) return -E2BIG;
     if (inner == nullptr || !inner_map_matches(*attr_.inner_template, inner->attr()))
       return -EINVAL;
     inner->acquire();
-    if (void* old = slots_.exchange(index, inner)) static_cast<Map*>(old)->release();
-    return 0;
+    return replace_slot(key, inner);
   }
-  uint32_t element_count() const override { return attr_.max_entries; }
 
  protected:
-  void release_contents() noexcept override {
-    for (uint32_t i = 0; i < slots_.size(); ++i) {
-      if (void* old = slots_.exchange(i, nullptr)) static_cast<Map*>(old)->release();
-    }
-  }
-
- private:
-  FdSlots slots_;
+  void drop_slot(void* inner) noexcept override { static_cast<Map*>(inner)->release(); }
+  void release_contents() noexcept override { clear_all(); }
 };
 
 // hash_of_maps: a hash table whose 8-byte value area holds the inner Map*.
@@ -135,14 +102,7 @@ class HashOfMaps final : public HashTable {
 
 }  // namespace
 
-Map* make_array_of_maps(const MapAttr& attr) {
-  auto* map = new (std::nothrow) ArrayOfMaps(attr);
-  if (map && !map->init()) {
-    delete map;
-    return nullptr;
-  }
-  return map;
-}
+Map* make_array_of_maps(const MapAttr& attr) { return make_slot_array_map<ArrayOfMaps>(attr); }
 
 Map* make_hash_of_maps(const MapAttr& attr) {
   return make_hash_table(attr, new (std::nothrow) HashOfMaps(attr));

@@ -17,75 +17,34 @@ namespace hourglass::maps::detail {
 namespace {
 
 void release_program_later(void* program) {
-  if (program == nullptr) return;
   retire(program, [](void* object) { static_cast<ProgramRef*>(object)->release(); });
 }
 
-class ProgArray final : public Map {
+class ProgArray final : public SlotArrayMap {
  public:
-  explicit ProgArray(const MapAttr& attr) : Map(attr) {}
-  bool init() { return slots_.init(attr_.max_entries); }
+  explicit ProgArray(const MapAttr& attr) : SlotArrayMap(attr) {}
 
-  void* lookup(const void* key) override {
-    uint32_t index = FdSlots::read_index(key);
-    return index < slots_.size() ? slots_.load(index) : nullptr;
-  }
-  long update(const void*, const void*, uint64_t) override { return -EOPNOTSUPP; }
-  long remove(const void* key) override {
-    uint32_t index = FdSlots::read_index(key);
-    if (index >= slots_.size()) return -E2BIG;
-    void* old = slots_.exchange(index, nullptr);
-    if (old == nullptr) return -ENOENT;
-    release_program_later(old);
-    return 0;
-  }
-  long for_each(const std::function<long(const void*, void*)>&) override { return -EOPNOTSUPP; }
-  const void* key_of_value(const void*, uint32_t* index_scratch) const override {
-    *index_scratch = 0;  // slots hold no values with timers
-    return index_scratch;
-  }
   // The kernel reports the program id; ProgramRef has none, so only presence can be asked.
   long user_lookup(const void* key, void*) override {
-    uint32_t index = FdSlots::read_index(key);
-    if (index >= slots_.size() || slots_.load(index) == nullptr) return -ENOENT;
+    if (!index_in_range(key) || lookup(key) == nullptr) return -ENOENT;
     return -EOPNOTSUPP;
-  }
-  long user_update(const void*, const void*, uint64_t) override { return -EINVAL; }
-  long user_delete(const void* key) override { return remove(key); }
-  long get_next_key(const void* key, void* next_key_out) override {
-    return slots_.get_next_key(key, next_key_out);
   }
   long update_program(const void* key, ProgramRef* program, uint64_t flags) override {
     if (flags != kAny) return -EINVAL;
-    uint32_t index = FdSlots::read_index(key);
-    if (index >= slots_.size()) return -E2BIG;
+    if (!index_in_range(key)) return -E2BIG;
     if (program == nullptr) return -EINVAL;
     program->acquire();
-    release_program_later(slots_.exchange(index, program));
-    return 0;
+    return replace_slot(key, program);
   }
-  uint32_t element_count() const override { return attr_.max_entries; }
 
  protected:
+  void drop_slot(void* program) noexcept override { release_program_later(program); }
   void release_user_refs() noexcept override { clear_all(); }
   void release_contents() noexcept override { clear_all(); }
-
- private:
-  void clear_all() noexcept {
-    for (uint32_t i = 0; i < slots_.size(); ++i) release_program_later(slots_.exchange(i, nullptr));
-  }
-  FdSlots slots_;
 };
 
 }  // namespace
 
-Map* make_prog_array(const MapAttr& attr) {
-  auto* map = new (std::nothrow) ProgArray(attr);
-  if (map && !map->init()) {
-    delete map;
-    return nullptr;
-  }
-  return map;
-}
+Map* make_prog_array(const MapAttr& attr) { return make_slot_array_map<ProgArray>(attr); }
 
 }  // namespace hourglass::maps::detail
