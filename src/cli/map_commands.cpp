@@ -41,6 +41,26 @@ std::vector<uint8_t> bytes_or_throw(const std::string& text, size_t size, const 
   return bytes;
 }
 
+// What every command naming one map works on. Members in lifetime order: the runtime outlives
+// the object, the object the map handle.
+struct OpenedMap {
+  std::unique_ptr<Runtime> runtime;
+  Object object;
+  MapHandle map;
+};
+
+OpenedMap open_map(const MapArgs& args, const GlobalOptions& options) {
+  auto runtime = make_runtime(options);
+  Object object = load_or_throw(*runtime, args.object);
+  MapHandle map = find_map(object, args.map);
+  return OpenedMap{std::move(runtime), std::move(object), std::move(map)};
+}
+
+// Turns a map operation's error into the CLI's error, naming the map.
+void check(const Status& status, const MapArgs& args) {
+  if (!status.ok()) throw CliError(fmt::format("map '{}': {}", args.map, status.error().message));
+}
+
 int map_list(const MapArgs& args, const GlobalOptions& options) {
   auto runtime = make_runtime(options);
   Object object = load_or_throw(*runtime, args.object);
@@ -74,21 +94,18 @@ void print_dump(const Object& object, const MapHandle& map, const GlobalOptions&
 }
 
 int map_dump(const MapArgs& args, const GlobalOptions& options) {
-  auto runtime = make_runtime(options);
-  Object object = load_or_throw(*runtime, args.object);
-  print_dump(object, find_map(object, args.map), options);
+  OpenedMap opened = open_map(args, options);
+  print_dump(opened.object, opened.map, options);
   return 0;
 }
 
 int map_lookup(const MapArgs& args, const GlobalOptions& options) {
-  auto runtime = make_runtime(options);
-  Object object = load_or_throw(*runtime, args.object);
-  MapHandle map = find_map(object, args.map);
-  auto key = bytes_or_throw(args.key, map.key_size(), "key");
-  auto value = map.lookup(key.data());
+  OpenedMap opened = open_map(args, options);
+  auto key = bytes_or_throw(args.key, opened.map.key_size(), "key");
+  auto value = opened.map.lookup(key.data());
   if (!value.ok()) throw CliError(fmt::format("map '{}': {}", args.map, value.error().message));
-  auto [key_type, value_type] = map_btf_types(object, map.name());
-  const struct btf* btf = object.spec().btf ? object.spec().btf->btf : nullptr;
+  auto [key_type, value_type] = map_btf_types(opened.object, opened.map.name());
+  const struct btf* btf = opened.object.spec().btf ? opened.object.spec().btf->btf : nullptr;
   nlohmann::json entry{{"key", btf_to_json(btf, key_type, key.data(), key.size())},
                        {"value", btf_to_json(btf, value_type, value->data(), value->size())}};
   std::cout << (options.json ? entry.dump(2) : fmt::format("key: {}  value: {}", entry["key"].dump(), entry["value"].dump())) << "\n";
@@ -96,25 +113,19 @@ int map_lookup(const MapArgs& args, const GlobalOptions& options) {
 }
 
 int map_update(const MapArgs& args, const GlobalOptions& options) {
-  auto runtime = make_runtime(options);
-  Object object = load_or_throw(*runtime, args.object);
-  MapHandle map = find_map(object, args.map);
-  auto key = bytes_or_throw(args.key, map.key_size(), "key");
-  auto value = bytes_or_throw(args.value, map.value_size(), "value");
-  if (auto st = map.update(key.data(), value.data(), args.flags); !st.ok())
-    throw CliError(fmt::format("map '{}': {}", args.map, st.error().message));
-  print_dump(object, map, options);
+  OpenedMap opened = open_map(args, options);
+  auto key = bytes_or_throw(args.key, opened.map.key_size(), "key");
+  auto value = bytes_or_throw(args.value, opened.map.value_size(), "value");
+  check(opened.map.update(key.data(), value.data(), args.flags), args);
+  print_dump(opened.object, opened.map, options);
   return 0;
 }
 
 int map_delete(const MapArgs& args, const GlobalOptions& options) {
-  auto runtime = make_runtime(options);
-  Object object = load_or_throw(*runtime, args.object);
-  MapHandle map = find_map(object, args.map);
-  auto key = bytes_or_throw(args.key, map.key_size(), "key");
-  if (auto st = map.remove(key.data()); !st.ok())
-    throw CliError(fmt::format("map '{}': {}", args.map, st.error().message));
-  print_dump(object, map, options);
+  OpenedMap opened = open_map(args, options);
+  auto key = bytes_or_throw(args.key, opened.map.key_size(), "key");
+  check(opened.map.remove(key.data()), args);
+  print_dump(opened.object, opened.map, options);
   return 0;
 }
 
