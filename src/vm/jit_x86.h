@@ -16,6 +16,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/run_context.h"
 #include "hourglass/result.h"
 #include "vm/image.h"
 
@@ -32,6 +33,9 @@ struct JitRunState {
   uint32_t error_kind = 0;     // JitError
   uint32_t held_count = 0;     // entries of `held` in use
   uint8_t abort_pending = 0;   // a nested run failed (set_pending_abort)
+  // The run context of the run (the thread's innermost); generated code puts its image's
+  // program back into it after a call that may have tail-called elsewhere.
+  RunContext* run = nullptr;
 
   // Makes the state fresh for the next run of a repeated run (run_image_repeated).
   void begin_run() {

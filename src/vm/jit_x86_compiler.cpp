@@ -97,8 +97,10 @@ class Emitter : public Xbyak::CodeGenerator {
   void mark_function_entries() {
     is_entry_.assign(code_.size(), false);
     is_entry_[0] = true;
-    for (const Slot& slot : code_)
+    for (const Slot& slot : code_) {
       if (slot.opcode == kOpLocalCall) is_entry_[slot.value] = true;
+      if (slot.opcode == kOpTailCall) has_tail_calls_ = true;
+    }
     for (const CallbackTarget& target : image_.callbacks) is_entry_[target.entry_insn] = true;
   }
 
@@ -195,9 +197,9 @@ class Emitter : public Xbyak::CodeGenerator {
     if (op == 0x18) return mov(reg(s.dst), s.value), true;
     switch (op & 0x07) {
       case 0x07:
-        return emit_alu64(s);
+        return emit_alu(s, true);
       case 0x04:
-        return emit_alu32(s);
+        return emit_alu(s, false);
       case 0x05:
         return emit_jump64(pc, s);
       case 0x06:
@@ -209,91 +211,42 @@ class Emitter : public Xbyak::CodeGenerator {
 
   // ---- ALU ----
 
-  bool emit_alu64(const Slot& s) {
-    const Reg64 dst = reg(s.dst), src = reg(s.src);
-    const bool use_src = s.opcode & 0x08;
-    const uint32_t operation = s.opcode & 0xf0;
-    switch (operation) {
-      case 0x00:
-        use_src ? add(dst, src) : add(dst, s.imm);
-        return true;
-      case 0x10:
-        use_src ? sub(dst, src) : sub(dst, s.imm);
-        return true;
-      case 0x20:
-        use_src ? imul(dst, src) : imul(dst, dst, s.imm);
-        return true;
-      case 0x40:
-        use_src ? or_(dst, src) : or_(dst, s.imm);
-        return true;
-      case 0x50:
-        use_src ? and_(dst, src) : and_(dst, s.imm);
-        return true;
-      case 0xa0:
-        use_src ? xor_(dst, src) : xor_(dst, s.imm);
-        return true;
-      case 0xb0:
-        use_src ? mov(dst, src) : mov(dst, static_cast<int64_t>(s.imm));
-        return true;
-      case 0x80:
-        neg(dst);
-        return true;
-      case 0x30:
-      case 0x90:
-        emit_divmod(s, true);
-        return true;
-      case 0x60:
-      case 0x70:
-      case 0xc0:
-        emit_shift(s, true);
-        return true;
-      case 0xd0:
-        if (use_src) return false;
-        return emit_bswap(dst, s.imm, true);
-      default:
-        return false;
-    }
+  // A BPF register as a 64-bit or a 32-bit x86 operand. 32-bit x86 ALU instructions write the
+  // low half and zero the upper one, which is exactly BPF's ALU32 rule: no extra zero-extension
+  // is emitted after them.
+  static Xbyak::Reg sized(const Reg64& full, bool wide) {
+    return wide ? Xbyak::Reg(full) : Xbyak::Reg(full.cvt32());
   }
 
-  bool emit_alu32(const Slot& s) {
-    const Reg32 dst = reg(s.dst).cvt32(), src = reg(s.src).cvt32();
-    const bool use_src = s.opcode & 0x08;
+  // ALU64 (wide) and ALU32, register or immediate source. Immediates are sign-extended to 64
+  // bits by x86 as BPF requires (mov of a 32-bit immediate zero-extends, as ALU32 mov must).
+  bool emit_alu(const Slot& s, bool wide) {
+    const Xbyak::Reg dst = sized(reg(s.dst), wide), src = sized(reg(s.src), wide);
+    const bool use_src = (s.opcode & isa::kSrcX) != 0;
+    const int32_t imm = s.imm;
     switch (s.opcode & 0xf0) {
-      case 0x00:
-        use_src ? add(dst, src) : add(dst, s.imm);
-        return true;
-      case 0x10:
-        use_src ? sub(dst, src) : sub(dst, s.imm);
-        return true;
-      case 0x20:
-        use_src ? imul(dst, src) : imul(dst, dst, s.imm);
-        return true;
-      case 0x40:
-        use_src ? or_(dst, src) : or_(dst, s.imm);
-        return true;
-      case 0x50:
-        use_src ? and_(dst, src) : and_(dst, s.imm);
-        return true;
-      case 0xa0:
-        use_src ? xor_(dst, src) : xor_(dst, s.imm);
-        return true;
-      case 0xb0:
-        use_src ? mov(dst, src) : mov(dst, static_cast<uint32_t>(s.imm));
-        return true;
-      case 0x80:
-        neg(dst);
-        return true;
-      case 0x30:
-      case 0x90:
-        emit_divmod(s, false);
-        return true;
-      case 0x60:
-      case 0x70:
-      case 0xc0:
-        emit_shift(s, false);
-        return true;
-      case 0xd0:
-        return emit_bswap(reg(s.dst), s.imm, use_src);  // 0xdc to big, 0xd4 to little
+      case isa::kAluAdd: return use_src ? add(dst, src) : add(dst, imm), true;
+      case isa::kAluSub: return use_src ? sub(dst, src) : sub(dst, imm), true;
+      case isa::kAluMul: return use_src ? imul(dst, src) : imul(dst, dst, imm), true;
+      case isa::kAluOr: return use_src ? or_(dst, src) : or_(dst, imm), true;
+      case isa::kAluAnd: return use_src ? and_(dst, src) : and_(dst, imm), true;
+      case isa::kAluXor: return use_src ? xor_(dst, src) : xor_(dst, imm), true;
+      case isa::kAluNeg: return neg(dst), true;
+      case isa::kAluMov:
+        if (use_src) return mov(dst, src), true;
+        return mov(dst, wide ? static_cast<uint64_t>(static_cast<int64_t>(imm))
+                             : static_cast<uint64_t>(static_cast<uint32_t>(imm))),
+               true;
+      case isa::kAluDiv:
+      case isa::kAluMod: return emit_divmod(s, wide), true;
+      case isa::kAluLsh:
+      case isa::kAluRsh:
+      case isa::kAluArsh: return emit_shift(s, wide), true;
+      case isa::kAluEnd:
+        // ALU64 end (0xd7) always swaps; ALU32 0xdc converts to big endian (a swap here), 0xd4
+        // to little endian (only a truncation). There is no ALU64 end from a register.
+        if (wide && use_src) return false;
+        return emit_bswap(reg(s.dst), imm, wide || use_src);
       default:
         return false;
     }
@@ -666,7 +619,20 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_local_call(uint32_t pc, const Slot& s) {
     enter_frame(pc);
     call(function_labels_[s.value]);
+    leave_frame();
+  }
+
+  // After a bpf-to-bpf call returns: one frame less, and, if some function of this image
+  // tail-calls, the run context names this image's program again (a tail call in the callee
+  // switched it to the target, and the code after the call belongs to us, as in the kernel,
+  // where helpers see the program whose instruction calls them). Images without tail calls
+  // cannot change it, so they skip the store.
+  void leave_frame() {
     sub(dword[STATE(depth)], 1);
+    if (!has_tail_calls_ || image_.self == nullptr) return;
+    mov(r11, qword[STATE(run)]);
+    mov(r10, reinterpret_cast<uint64_t>(static_cast<ProgramRef*>(image_.self)));
+    mov(qword[r11 + static_cast<int>(offsetof(RunContext, program))], r10);
   }
 
   void save_call_registers() {
@@ -698,7 +664,7 @@ class Emitter : public Xbyak::CodeGenerator {
     L(local);
     enter_frame(pc);
     call(r11);
-    sub(dword[STATE(depth)], 1);
+    leave_frame();
     L(done);
   }
 
@@ -742,6 +708,7 @@ class Emitter : public Xbyak::CodeGenerator {
   const Program::Impl& image_;
   const std::vector<Slot>& code_;
   std::vector<bool> is_entry_;
+  bool has_tail_calls_ = false;  // some slot is a tail call (see leave_frame)
   std::vector<Label> insn_labels_;
   std::vector<Label> function_labels_;
   std::vector<std::unique_ptr<ErrorStub> > stubs_;

@@ -89,6 +89,7 @@ Result<uint64_t> jit_run(const Program::Impl& image, uint32_t entry_pc, const ui
   if (!entry)
     return make_error(EINVAL, "instruction " + std::to_string(entry_pc) + " is no function entry");
   JitRunState state;
+  state.run = current_run();
   uint64_t r0 = 0;
   {
     JitRunScope scope(&state);
@@ -174,6 +175,7 @@ Result<uint64_t> run_image_repeated(const Program::Impl& image, const uint64_t a
   const void* entry = image.jit->entries[0];
   JitCode::Trampoline trampoline = image.jit->trampoline;
   JitRunState state;
+  state.run = current_run();
   JitRunScope jit_scope(&state);
   for (uint32_t i = 0; i < count; ++i) {
     scope.restart(image.self);
