@@ -59,6 +59,7 @@ class Emitter : public Xbyak::CodeGenerator {
   // Emits everything; false if some slot has no translation (or the buffer overflowed).
   bool emit_all(std::vector<size_t>& entry_offsets, size_t& trampoline_offset) {
     mark_function_entries();
+    mark_jump_targets();
     insn_labels_.resize(code_.size());
     function_labels_.resize(code_.size());
     trampoline_offset = getSize();
@@ -66,6 +67,11 @@ class Emitter : public Xbyak::CodeGenerator {
     for (uint32_t pc = 0; pc < code_.size(); ++pc) {
       if (is_entry_[pc]) emit_prologue(pc);
       L(insn_labels_[pc]);
+      if (const uint32_t fused = emit_fused(pc); fused != 0) {
+        for (uint32_t covered = 1; covered < fused; ++covered) L(insn_labels_[pc + covered]);
+        pc += fused - 1;
+        continue;
+      }
       if (!emit_slot(pc)) return false;
       if (code_[pc].opcode == 0x18) {  // ld_imm64: the second slot has no code of its own
         ++pc;
@@ -93,6 +99,22 @@ class Emitter : public Xbyak::CodeGenerator {
 
   static int state_offset(size_t offset) { return static_cast<int>(offset); }
 #define STATE(field) (r12 + state_offset(offsetof(JitRunState, field)))
+
+  // Instructions some jump, call or callback lands on (function entries included): the fused
+  // patterns never swallow one of them.
+  void mark_jump_targets() {
+    is_target_ = is_entry_;
+    for (uint32_t pc = 0; pc < code_.size(); ++pc) {
+      const Slot& s = code_[pc];
+      if (s.opcode == isa::kOpLdImm64) {
+        ++pc;
+        continue;
+      }
+      int64_t to = unconditional_target(pc, s);
+      if (to < 0 && is_conditional(s)) to = int64_t{pc} + 1 + s.off;
+      if (to >= 0 && to < static_cast<int64_t>(code_.size())) is_target_[static_cast<size_t>(to)] = true;
+    }
+  }
 
   void mark_function_entries() {
     is_entry_.assign(code_.size(), false);
@@ -201,9 +223,8 @@ class Emitter : public Xbyak::CodeGenerator {
       case 0x04:
         return emit_alu(s, false);
       case 0x05:
-        return emit_jump64(pc, s);
       case 0x06:
-        return emit_jump32(pc, s);
+        return emit_jump(pc, s);
       default:
         return emit_memory(s);
     }
@@ -383,89 +404,91 @@ class Emitter : public Xbyak::CodeGenerator {
 
   // ---- jumps ----
 
-  void jump_if(uint32_t operation, Label& to) {
+  // Jumps to `to` when BPF condition `operation` (opcode & 0xf0) holds, or when it does not.
+  // False for an operation that is no condition.
+  bool jump_if(uint32_t operation, bool negated, Label& to) {
     switch (operation) {
-      case 0x10:
-        je(to, T_NEAR);
-        break;
-      case 0x20:
-        ja(to, T_NEAR);
-        break;
-      case 0x30:
-        jae(to, T_NEAR);
-        break;
-      case 0x40:
-        jnz(to, T_NEAR);
-        break;  // jset
-      case 0x50:
-        jne(to, T_NEAR);
-        break;
-      case 0x60:
-        jg(to, T_NEAR);
-        break;
-      case 0x70:
-        jge(to, T_NEAR);
-        break;
-      case 0xa0:
-        jb(to, T_NEAR);
-        break;
-      case 0xb0:
-        jbe(to, T_NEAR);
-        break;
-      case 0xc0:
-        jl(to, T_NEAR);
-        break;
-      case 0xd0:
-        jle(to, T_NEAR);
-        break;
+      case isa::kJmpJeq: return negated ? jne(to, T_NEAR) : je(to, T_NEAR), true;
+      case isa::kJmpJne: return negated ? je(to, T_NEAR) : jne(to, T_NEAR), true;
+      case isa::kJmpJset: return negated ? jz(to, T_NEAR) : jnz(to, T_NEAR), true;
+      case isa::kJmpJgt: return negated ? jbe(to, T_NEAR) : ja(to, T_NEAR), true;
+      case isa::kJmpJge: return negated ? jb(to, T_NEAR) : jae(to, T_NEAR), true;
+      case isa::kJmpJlt: return negated ? jae(to, T_NEAR) : jb(to, T_NEAR), true;
+      case isa::kJmpJle: return negated ? ja(to, T_NEAR) : jbe(to, T_NEAR), true;
+      case isa::kJmpJsgt: return negated ? jle(to, T_NEAR) : jg(to, T_NEAR), true;
+      case isa::kJmpJsge: return negated ? jl(to, T_NEAR) : jge(to, T_NEAR), true;
+      case isa::kJmpJslt: return negated ? jge(to, T_NEAR) : jl(to, T_NEAR), true;
+      case isa::kJmpJsle: return negated ? jg(to, T_NEAR) : jle(to, T_NEAR), true;
+      default: return false;
     }
   }
 
-  static bool is_conditional(uint32_t operation) {
-    switch (operation) {
-      case 0x10:
-      case 0x20:
-      case 0x30:
-      case 0x40:
-      case 0x50:
-      case 0x60:
-      case 0x70:
-      case 0xa0:
-      case 0xb0:
-      case 0xc0:
-      case 0xd0:
-        return true;
-      default:
-        return false;
+  static bool is_conditional(const Slot& s) {
+    const uint8_t jump_class = s.opcode & 0x07;
+    const uint8_t operation = s.opcode & 0xf0;
+    if (jump_class != isa::kClassJmp && jump_class != isa::kClassJmp32) return false;
+    return (operation >= isa::kJmpJeq && operation <= isa::kJmpJsge) ||
+           (operation >= isa::kJmpJlt && operation <= isa::kJmpJsle);
+  }
+
+  // Unconditional jump (ja, or gotol with its 32-bit offset): its target pc, or -1.
+  int64_t unconditional_target(uint32_t pc, const Slot& s) const {
+    if (s.opcode == (isa::kClassJmp | isa::kJmpJa)) return int64_t{pc} + 1 + s.off;
+    if (s.opcode == (isa::kClassJmp32 | isa::kJmpJa)) return int64_t{pc} + 1 + s.imm;
+    return -1;
+  }
+
+  // Sets the flags for conditional jump `s`: cmp, or test for jset; 64 or 32 bits by class.
+  void emit_compare(const Slot& s) {
+    const bool wide = (s.opcode & 0x07) == isa::kClassJmp;
+    const Xbyak::Reg dst = sized(reg(s.dst), wide), src = sized(reg(s.src), wide);
+    const bool use_src = (s.opcode & isa::kSrcX) != 0;
+    if ((s.opcode & 0xf0) == isa::kJmpJset)
+      use_src ? test(dst, src) : test(dst, s.imm);
+    else
+      use_src ? cmp(dst, src) : cmp(dst, s.imm);
+  }
+
+  bool emit_jump(uint32_t pc, const Slot& s) {
+    if (int64_t to = unconditional_target(pc, s); to >= 0)
+      return jmp(insn_labels_[static_cast<uint32_t>(to)], T_NEAR), true;
+    if (!is_conditional(s)) return false;
+    emit_compare(s);
+    return jump_if(s.opcode & 0xf0, false, target(pc, s.off));
+  }
+
+  // ---- fused pairs: shapes clang emits all the time, each one x86 instruction fewer ----
+
+  // The slots a fused pattern at `pc` covers (0: none). Only slots no jump lands on are folded
+  // into their predecessor, so every label still marks the code of its own instruction.
+  uint32_t emit_fused(uint32_t pc) {
+    if (pc + 1 >= code_.size() || is_target_[pc + 1]) return 0;
+    const Slot& first = code_[pc];
+    const Slot& second = code_[pc + 1];
+    // "if cond goto +1; goto L" (a loop's back edge): one jump to L on the negated condition.
+    if (is_conditional(first) && first.off == 1) {
+      const int64_t to = unconditional_target(pc + 1, second);
+      if (to < 0) return 0;
+      emit_compare(first);
+      jump_if(first.opcode & 0xf0, true, insn_labels_[static_cast<uint32_t>(to)]);
+      return 2;
     }
-  }
-
-  bool emit_jump64(uint32_t pc, const Slot& s) {
-    const uint32_t operation = s.opcode & 0xf0;
-    if (s.opcode == 0x05) return jmp(target(pc, s.off), T_NEAR), true;
-    if (!is_conditional(operation)) return false;
-    const Reg64 dst = reg(s.dst);
-    const bool use_src = s.opcode & 0x08;
-    if (operation == 0x40)
-      use_src ? test(dst, reg(s.src)) : test(dst, s.imm);
-    else
-      use_src ? cmp(dst, reg(s.src)) : cmp(dst, s.imm);
-    jump_if(operation, target(pc, s.off));
-    return true;
-  }
-
-  bool emit_jump32(uint32_t pc, const Slot& s) {
-    const uint32_t operation = s.opcode & 0xf0;
-    if (s.opcode == 0x06) return jmp(target(pc, s.imm), T_NEAR), true;  // gotol
-    if (!is_conditional(operation)) return false;
-    const Reg32 dst = reg(s.dst).cvt32();
-    const bool use_src = s.opcode & 0x08;
-    if (operation == 0x40)
-      use_src ? test(dst, reg(s.src).cvt32()) : test(dst, s.imm);
-    else
-      use_src ? cmp(dst, reg(s.src).cvt32()) : cmp(dst, s.imm);
-    jump_if(operation, target(pc, s.off));
-    return true;
+    // "rA = rB; rA += imm [; rA += rC]" (an address on the stack or in a map value): one lea.
+    constexpr uint8_t kMov64Reg = isa::kClassAlu64 | isa::kAluMov | isa::kSrcX;
+    constexpr uint8_t kAdd64Imm = isa::kClassAlu64 | isa::kAluAdd | isa::kSrcK;
+    constexpr uint8_t kAdd64Reg = isa::kClassAlu64 | isa::kAluAdd | isa::kSrcX;
+    if (first.opcode != kMov64Reg || second.opcode != kAdd64Imm || second.dst != first.dst)
+      return 0;
+    const Reg64 dst = reg(first.dst), base = reg(first.src);
+    if (pc + 2 < code_.size() && !is_target_[pc + 2]) {
+      const Slot& third = code_[pc + 2];
+      if (third.opcode == kAdd64Reg && third.dst == first.dst && third.src != first.dst) {
+        lea(dst, ptr[base + reg(third.src) + second.imm]);
+        return 3;
+      }
+    }
+    lea(dst, ptr[base + second.imm]);
+    return 2;
   }
 
   // ---- memory ----
@@ -709,6 +732,7 @@ class Emitter : public Xbyak::CodeGenerator {
   const std::vector<Slot>& code_;
   std::vector<bool> is_entry_;
   bool has_tail_calls_ = false;  // some slot is a tail call (see leave_frame)
+  std::vector<bool> is_target_;   // see mark_jump_targets
   std::vector<Label> insn_labels_;
   std::vector<Label> function_labels_;
   std::vector<std::unique_ptr<ErrorStub> > stubs_;
