@@ -1,5 +1,6 @@
 // Sections 5 and 6: map operations from a BPF loop, and CPU-bound programs.
 #include <algorithm>
+#include <chrono>
 
 #include "bench.h"
 #include "exec_native.h"
@@ -64,6 +65,12 @@ void measure_maps(Backend& backend, const BenchConfig& config, SideResult& side)
   record(side, "array_update", per_op_ns(**object, "array_update", "random_baseline", args, repetitions));
 }
 
+double nanoseconds_since(std::chrono::steady_clock::time_point started) {
+  return static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now() - started)
+                                 .count());
+}
+
 // The programs of bench/progs/bench_exec.bpf.c, each also compiled natively (exec_native.cpp).
 struct ExecProgram {
   const char* name;
@@ -89,6 +96,37 @@ std::vector<uint8_t> exec_packet(size_t size) {
     packet[i] = i < 64 ? static_cast<uint8_t>(i * 7 + 1) : static_cast<uint8_t>(state >> 16);
   }
   return packet;
+}
+
+// The fixed cost of one test-run call (context set-up, engine entry, copy-out; the syscall on
+// the kernel's side): empty programs run with repeat 1, wall time per call, fastest batch.
+void measure_test_run_calls(BenchObject& object, const BenchConfig& config, SideResult& side) {
+  const int calls = config.quick ? 200 : 2000;
+  const std::vector<uint8_t> packet = exec_packet(64);
+  double fastest_xdp = 0, fastest_syscall = 0;
+  for (int batch = 0; batch < 3; ++batch) {
+    auto started = std::chrono::steady_clock::now();
+    for (int i = 0; i < calls; ++i) {
+      if (auto ran = object.run_packet("xdp_nop", packet, 1); !ran.ok()) {
+        side.notes.push_back("xdp_nop: " + ran.error().message);
+        return;
+      }
+    }
+    const double xdp = nanoseconds_since(started) / calls;
+    started = std::chrono::steady_clock::now();
+    for (int i = 0; i < calls; ++i) {
+      bench_args args{};
+      if (auto ran = object.run("syscall_nop", args); !ran.ok()) {
+        side.notes.push_back("syscall_nop: " + ran.error().message);
+        return;
+      }
+    }
+    const double syscall = nanoseconds_since(started) / calls;
+    fastest_xdp = batch == 0 ? xdp : std::min(fastest_xdp, xdp);
+    fastest_syscall = batch == 0 ? syscall : std::min(fastest_syscall, syscall);
+  }
+  side.figures["call.xdp"] = fastest_xdp;
+  side.figures["call.syscall"] = fastest_syscall;
 }
 
 // Figures per program: `name` = ns/run of the backend, `name.native` = ns/run of the native
@@ -124,6 +162,7 @@ void measure_exec(Backend& backend, const BenchConfig& config, SideResult& side)
     if (fastest_native > 0)
       side.figures[std::string(program.name) + ".over_native"] = fastest / fastest_native;
   }
+  measure_test_run_calls(**object, config, side);
 }
 
 }  // namespace
@@ -160,6 +199,10 @@ Section exec_section() {
     section.rows.push_back(plain_row(name + ".native", label + ", native C++, ns/run", "jit"));
     section.rows.push_back(plain_row(name + ".over_native", label + ", JIT / native C++", "jit"));
   }
+  section.rows.push_back(
+      plain_row("call.xdp", "test-run call, empty XDP program (repeat 1, 64 B), ns/call", "jit"));
+  section.rows.push_back(
+      plain_row("call.syscall", "test-run call, empty syscall program (64 B ctx), ns/call", "jit"));
   RuntimeOptions interpreter, jit;
   interpreter.engine = ExecEngine::Interpreter;
   jit.engine = ExecEngine::Jit;
@@ -173,6 +216,8 @@ Section exec_section() {
       "through a function pointer per run; measured beside each side, so its ratio shows the noise",
       "JIT / native C++: hourglass column = Hourglass JIT / native, kernel column = kernel JIT / "
       "native; uBPF publishes about 1.1-1.2x native on such loops (not measured here)",
+      "test-run call rows: wall time per call of an empty program with repeat 1 (the kernel's "
+      "includes the bpf() syscall), fastest of 3 batches",
   };
   return section;
 }

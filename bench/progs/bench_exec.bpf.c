@@ -7,7 +7,15 @@
 //   arith_loop  256 rounds of a 64-bit LCG mixed into a second word: a real loop, 64-bit imul
 //   sort32      insertion sort (branch-free compare-exchanges) of 32 u32 on the stack
 //   map_loop    32 hash-map lookups with an in-place add and 8 updates of 128 keys
+//   xdp_nop, syscall_nop   empty programs: the fixed cost of one test-run call
 #include "hg_bpf.h"
+#include "bench_abi.h"
+
+SEC("xdp")
+int xdp_nop(struct xdp_md *ctx) { return XDP_PASS; }
+
+SEC("syscall")
+int syscall_nop(struct bench_args *args) { return 0; }
 
 #define FNV_OFFSET 2166136261u
 #define FNV_PRIME 16777619u
