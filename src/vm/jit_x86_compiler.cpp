@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <optional>
 #endif
 
 #include "vm/jit_x86.h"
@@ -473,22 +474,32 @@ class Emitter : public Xbyak::CodeGenerator {
       jump_if(first.opcode & 0xf0, true, insn_labels_[static_cast<uint32_t>(to)]);
       return 2;
     }
-    // "rA = rB; rA += imm [; rA += rC]" (an address on the stack or in a map value): one lea.
+    // "rA = rB" then one or two adds into rA, an immediate and/or a register other than rA, in
+    // either order (an address on the stack or in a map value, a sum): one lea.
     constexpr uint8_t kMov64Reg = isa::kClassAlu64 | isa::kAluMov | isa::kSrcX;
     constexpr uint8_t kAdd64Imm = isa::kClassAlu64 | isa::kAluAdd | isa::kSrcK;
     constexpr uint8_t kAdd64Reg = isa::kClassAlu64 | isa::kAluAdd | isa::kSrcX;
-    if (first.opcode != kMov64Reg || second.opcode != kAdd64Imm || second.dst != first.dst)
-      return 0;
-    const Reg64 dst = reg(first.dst), base = reg(first.src);
-    if (pc + 2 < code_.size() && !is_target_[pc + 2]) {
-      const Slot& third = code_[pc + 2];
-      if (third.opcode == kAdd64Reg && third.dst == first.dst && third.src != first.dst) {
-        lea(dst, ptr[base + reg(third.src) + second.imm]);
-        return 3;
-      }
+    if (first.opcode != kMov64Reg) return 0;
+    std::optional<int32_t> displacement;
+    std::optional<uint8_t> index;
+    uint32_t covered = 1;
+    for (uint32_t next_pc = pc + 1; next_pc < code_.size() && covered < 3; ++next_pc, ++covered) {
+      const Slot& next = code_[next_pc];
+      if (is_target_[next_pc] || next.dst != first.dst) break;
+      if (next.opcode == kAdd64Imm && !displacement)
+        displacement = next.imm;
+      else if (next.opcode == kAdd64Reg && !index && next.src != first.dst)
+        index = next.src;
+      else
+        break;
     }
-    lea(dst, ptr[base + second.imm]);
-    return 2;
+    if (covered == 1) return 0;
+    const Reg64 dst = reg(first.dst), base = reg(first.src);
+    if (index)
+      lea(dst, ptr[base + reg(*index) + displacement.value_or(0)]);
+    else
+      lea(dst, ptr[base + *displacement]);
+    return covered;
   }
 
   // ---- memory ----

@@ -144,6 +144,15 @@ TEST(JitFusedPatterns, AddressArithmeticBecomesLea) {
   EXPECT_EQ(run_both({"mov %r1, 5", "mov %r1, %r1", "add %r1, 0x7fffffff", "mov %r0, %r1",
                       "exit"}),
             0x80000004u);
+  // The register first, then the immediate; a register alone; an add into another register
+  // ends the shape.
+  EXPECT_EQ(run_both({"mov %r1, 5", "mov %r3, 100", "mov %r2, %r1", "add %r2, %r3", "add %r2, -1",
+                      "mov %r0, %r2", "exit"}),
+            104u);
+  EXPECT_EQ(run_both({"mov %r1, 5", "mov %r3, 100", "mov %r2, %r1", "add %r2, %r3", "add %r3, 1",
+                      "mov %r0, %r2", "add %r0, %r3", "exit"}),
+            206u);
+  EXPECT_EQ(run_both({"mov %r1, 5", "mov %r2, %r1", "add %r2, %r2", "mov %r0, %r2", "exit"}), 10u);
   // A stack address: store through r2 = r10 - 16 + r3 (r3 = 8) and read it back at r10 - 8.
   EXPECT_EQ(run_both({"mov %r3, 8", "mov %r2, %r10", "add %r2, -16", "add %r2, %r3",
                       "stdw [%r2], 77", "ldxdw %r0, [%r10-8]", "exit"}),
