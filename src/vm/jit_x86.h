@@ -6,8 +6,8 @@
 // (callee-saved, so helpers preserve it); r9, r10 and r11 are scratch.
 //
 // Every BPF function (the entry, each bpf-to-bpf call target, each callback) becomes a native
-// function: it pushes rbp/rbx/r13/r14/r15, reserves isa::kStackSize bytes of BPF stack below
-// them, and points rbp at the top of that stack. A bpf-to-bpf call is a native call; the call
+// function: it pushes rbp and those of rbx/r13/r14/r15 the image uses, reserves isa::kStackSize
+// bytes of BPF stack below them, and points rbp at the top of that stack. A bpf-to-bpf call is a native call; the call
 // depth is counted in the run state. A run enters through a trampoline that saves the host's
 // callee-saved registers and the stack pointer (so that an error anywhere can unwind at once).
 #pragma once

@@ -61,6 +61,7 @@ class Emitter : public Xbyak::CodeGenerator {
   bool emit_all(std::vector<size_t>& entry_offsets, size_t& trampoline_offset) {
     mark_function_entries();
     mark_jump_targets();
+    choose_saved_registers();
     insn_labels_.resize(code_.size());
     function_labels_.resize(code_.size());
     trampoline_offset = getSize();
@@ -168,21 +169,37 @@ class Emitter : public Xbyak::CodeGenerator {
     jmp(insn_labels_[pc], T_NEAR);
     L(function_labels_[pc]);
     push(rbp);
-    push(rbx);
-    push(r13);
-    push(r14);
-    push(r15);
+    for (const Reg64& saved : saved_registers_) push(saved);
     sub(rsp, isa::kStackSize);
     lea(rbp, ptr[rsp + isa::kStackSize]);
   }
 
   void emit_function_return() {
     mov(rsp, rbp);
-    pop(r15);
-    pop(r14);
-    pop(r13);
-    pop(rbx);
+    for (auto saved = saved_registers_.rbegin(); saved != saved_registers_.rend(); ++saved)
+      pop(*saved);
     pop(rbp);
+  }
+
+  // The host registers of R6-R9 that some instruction of the image names (as destination or
+  // source): only those are saved by each function, the others keep the caller's values anyway.
+  // One set for the whole image, so that every function's epilogue matches every prologue (an
+  // unverified stream may jump from one function's body into another's). The count is kept
+  // even, so that with rbp and the return address rsp stays 16-byte aligned at helper calls.
+  void choose_saved_registers() {
+    bool named[4] = {};
+    for (const Slot& slot : code_)
+      for (uint8_t bpf_reg : {slot.dst, slot.src})
+        if (bpf_reg >= 6 && bpf_reg <= 9) named[bpf_reg - 6] = true;
+    for (uint8_t i = 0; i < 4; ++i)
+      if (named[i]) saved_registers_.push_back(reg(static_cast<uint8_t>(6 + i)));
+    if (saved_registers_.size() % 2 != 0) {
+      for (uint8_t i = 0; i < 4; ++i)
+        if (!named[i]) {
+          saved_registers_.push_back(reg(static_cast<uint8_t>(6 + i)));
+          break;
+        }
+    }
   }
 
   Label& error_stub(uint32_t pc, JitError kind) {
@@ -744,6 +761,7 @@ class Emitter : public Xbyak::CodeGenerator {
   std::vector<bool> is_entry_;
   bool has_tail_calls_ = false;  // some slot is a tail call (see leave_frame)
   std::vector<bool> is_target_;   // see mark_jump_targets
+  std::vector<Reg64> saved_registers_;  // see choose_saved_registers
   std::vector<Label> insn_labels_;
   std::vector<Label> function_labels_;
   std::vector<std::unique_ptr<ErrorStub> > stubs_;
