@@ -222,6 +222,24 @@ TEST_F(TailCalls, JumpsToAnotherProgramWithTheSameContext) {
   EXPECT_EQ(*r0, 10u);
 }
 
+TEST_F(TailCalls, RepeatedRunsEachGetTheirOwnBudgetAcrossEpochBatches) {
+  // run_repeated (the test-run loop) restarts the run context before every run: each of the
+  // 3000 runs (three epoch batches of 1024) makes its own 33 tail calls.
+  Program* self_caller = counting_program(0);
+  ASSERT_NE(self_caller, nullptr);
+  install(0, self_caller);
+  uint64_t runs = 0;
+  auto r0 = self_caller->run_repeated(reinterpret_cast<uint64_t>(&runs), 3000);
+  ASSERT_TRUE(r0.ok()) << r0.error().message;
+  EXPECT_EQ(runs, 3000u * 34u);
+  EXPECT_EQ(*r0, 1000u + runs) << "the last run's r0";
+  EXPECT_EQ(current_run(), nullptr);
+  runs = 0;
+  r0 = self_caller->run_repeated(reinterpret_cast<uint64_t>(&runs), 0);
+  ASSERT_TRUE(r0.ok()) << r0.error().message;
+  EXPECT_EQ(runs, 34u) << "repeat 0 runs once, as the kernel's test-run does";
+}
+
 // The programs a kfunc saw as the run context's current one, in call order.
 std::vector<ProgramRef*> seen_programs;
 uint64_t record_current_program(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
