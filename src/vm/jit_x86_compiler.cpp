@@ -354,9 +354,8 @@ class Emitter : public Xbyak::CodeGenerator {
       return;
     }
     const Reg64 src = reg(s.src);
-    if (src == rcx) {
+    if (src == rcx) {  // a 32-bit shift zero-extends its destination by itself
       shift(dst_sized, cl);
-      if (!wide && dst == rcx) return;  // already zero-extended by the 32-bit shift
       return;
     }
     mov(r10, rcx);  // BPF r4 lives in rcx
@@ -521,63 +520,32 @@ class Emitter : public Xbyak::CodeGenerator {
 
   // ---- memory ----
 
+  // Loads zero-extend (32-bit destinations clear the upper half) or sign-extend (cpu v4 ldxs);
+  // stores of an immediate store its low bytes (the 64-bit one sign-extends it, as BPF does).
   bool emit_memory(const Slot& s) {
     const Reg64 dst = reg(s.dst), src = reg(s.src);
     const int32_t off = static_cast<int32_t>(s.off);
     const auto load_at = src + off;
     const auto store_at = dst + off;
     switch (s.opcode) {
-      case 0x61:
-        mov(dst.cvt32(), dword[load_at]);
-        return true;
-      case 0x69:
-        movzx(dst.cvt32(), word[load_at]);
-        return true;
-      case 0x71:
-        movzx(dst.cvt32(), byte[load_at]);
-        return true;
-      case 0x79:
-        mov(dst, qword[load_at]);
-        return true;
-      case 0x81:
-        movsxd(dst, dword[load_at]);
-        return true;
-      case 0x89:
-        movsx(dst, word[load_at]);
-        return true;
-      case 0x91:
-        movsx(dst, byte[load_at]);
-        return true;
-      case 0x62:
-        mov(dword[store_at], static_cast<uint32_t>(s.imm));
-        return true;
-      case 0x6a:
-        mov(word[store_at], static_cast<uint16_t>(s.imm));
-        return true;
-      case 0x72:
-        mov(byte[store_at], static_cast<uint8_t>(s.imm));
-        return true;
-      case 0x7a:
-        mov(qword[store_at], s.imm);
-        return true;
-      case 0x63:
-        mov(dword[store_at], src.cvt32());
-        return true;
-      case 0x6b:
-        mov(word[store_at], src.cvt16());
-        return true;
-      case 0x73:
-        mov(byte[store_at], src.cvt8());
-        return true;
-      case 0x7b:
-        mov(qword[store_at], src);
-        return true;
-      case 0xc3:
-        return emit_atomic(s, false);
-      case 0xdb:
-        return emit_atomic(s, true);
-      default:
-        return false;
+      case 0x61: return mov(dst.cvt32(), dword[load_at]), true;
+      case 0x69: return movzx(dst.cvt32(), word[load_at]), true;
+      case 0x71: return movzx(dst.cvt32(), byte[load_at]), true;
+      case 0x79: return mov(dst, qword[load_at]), true;
+      case 0x81: return movsxd(dst, dword[load_at]), true;
+      case 0x89: return movsx(dst, word[load_at]), true;
+      case 0x91: return movsx(dst, byte[load_at]), true;
+      case 0x62: return mov(dword[store_at], static_cast<uint32_t>(s.imm)), true;
+      case 0x6a: return mov(word[store_at], static_cast<uint16_t>(s.imm)), true;
+      case 0x72: return mov(byte[store_at], static_cast<uint8_t>(s.imm)), true;
+      case 0x7a: return mov(qword[store_at], s.imm), true;
+      case 0x63: return mov(dword[store_at], src.cvt32()), true;
+      case 0x6b: return mov(word[store_at], src.cvt16()), true;
+      case 0x73: return mov(byte[store_at], src.cvt8()), true;
+      case 0x7b: return mov(qword[store_at], src), true;
+      case 0xc3: return emit_atomic(s, false);
+      case 0xdb: return emit_atomic(s, true);
+      default: return false;
     }
   }
 
