@@ -107,7 +107,7 @@ struct TestRunResult {
   uint64_t retval = 0;
   std::vector<uint8_t> data_out;
   std::vector<uint8_t> ctx_out;
-  uint64_t duration_ns = 0;  // mean per run
+  uint64_t duration_ns = 0;  // mean per run (CPU time of the loop from 1024 runs on: test_run.cpp)
 };
 
 class ProgramHandle {

@@ -99,6 +99,12 @@ void maybe_jit_compile(Program::Impl& image);
 // Runs `image` from function entry `entry_pc` on whichever engine it was prepared for.
 Result<uint64_t> run_image(const Program::Impl& image, uint32_t entry_pc, const uint64_t args[5]);
 
+class RunScope;  // run_scope.h
+// Runs `image`'s entry function `count` times with the same R1..R5 (Program::run_repeated), the
+// run context of `scope` restarted before each run; returns the last R0 or the first error.
+Result<uint64_t> run_image_repeated(const Program::Impl& image, const uint64_t args[5],
+                                    uint32_t count, RunScope& scope);
+
 // CallbackTarget::invoke for interpreted images.
 uint64_t invoke_callback(const CallbackTarget* self, uint64_t r1, uint64_t r2, uint64_t r3,
                          uint64_t r4, uint64_t r5);

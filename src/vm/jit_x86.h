@@ -6,8 +6,8 @@
 // (callee-saved, so helpers preserve it); r9, r10 and r11 are scratch.
 //
 // Every BPF function (the entry, each bpf-to-bpf call target, each callback) becomes a native
-// function: it pushes rbp/rbx/r13/r14/r15, reserves isa::kStackSize bytes of BPF stack below
-// them, and points rbp at the top of that stack. A bpf-to-bpf call is a native call; the call
+// function: it pushes rbp and those of rbx/r13/r14/r15 the image uses, reserves isa::kStackSize
+// bytes of BPF stack below them, and points rbp at the top of that stack. A bpf-to-bpf call is a native call; the call
 // depth is counted in the run state. A run enters through a trampoline that saves the host's
 // callee-saved registers and the stack pointer (so that an error anywhere can unwind at once).
 #pragma once
@@ -16,6 +16,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/run_context.h"
 #include "hourglass/result.h"
 #include "vm/image.h"
 
@@ -23,20 +24,34 @@ namespace hourglass::vm {
 
 // Per-run state, on the host stack of the thread running; JIT code reaches it through r12. The
 // field offsets are baked into generated code via offsetof.
+//
+// Only the first group is initialised per run; the scratch fields below it are always written
+// before they are read (by the trampoline, the generated code or the runtime routines), and
+// leaving them alone keeps a run's entry cost to a few stores (the state is ~400 bytes).
 struct JitRunState {
-  uint64_t saved_rsp = 0;       // trampoline's stack pointer, restored by the error exit
-  uint64_t saved_r0 = 0;        // scratch of the fetching atomics
-  uint64_t saved_regs[6] = {};  // r0-r5 around calls into runtime routines
-  uint64_t callx_target = 0;    // the value a failing callx used (for the message)
-  uint64_t tail_target = 0;     // native entry a tail call jumps to
-  uint64_t tail_result = 0;     // r0 of a tail-called interpreted program
-  uint32_t depth = 0;           // bpf-to-bpf frames below the entry function
-  uint32_t error_kind = 0;      // JitError
-  uint32_t error_pc = 0;
-  uint8_t abort_pending = 0;  // a nested run failed (set_pending_abort)
-  uint8_t callx_local = 0;    // the resolved callx target is a subprogram of this image
-  ProgramRef* held[isa::kMaxTailCalls] = {};  // tail-called programs held until the run ends
-  uint32_t held_count = 0;
+  uint32_t depth = 0;          // bpf-to-bpf frames below the entry function
+  uint32_t error_kind = 0;     // JitError
+  uint32_t held_count = 0;     // entries of `held` in use
+  uint8_t abort_pending = 0;   // a nested run failed (set_pending_abort)
+  // The run context of the run (the thread's innermost); generated code puts its image's
+  // program back into it after a call that may have tail-called elsewhere.
+  RunContext* run = nullptr;
+
+  // Makes the state fresh for the next run of a repeated run (run_image_repeated).
+  void begin_run() {
+    depth = error_kind = held_count = 0;
+    abort_pending = 0;
+  }
+
+  uint8_t callx_local;        // the resolved callx target is a subprogram of this image
+  uint32_t error_pc;          // written with error_kind
+  uint64_t saved_rsp;         // trampoline's stack pointer, restored by the error exit
+  uint64_t saved_r0;          // scratch of the fetching atomics
+  uint64_t saved_regs[6];     // r0-r5 around calls into runtime routines
+  uint64_t callx_target;      // the value a failing callx used (for the message)
+  uint64_t tail_target;       // native entry a tail call jumps to
+  uint64_t tail_result;       // r0 of a tail-called interpreted program
+  ProgramRef* held[isa::kMaxTailCalls];  // tail-called programs held until the run ends
 };
 
 enum JitError : uint32_t { kJitOk = 0, kJitDepth, kJitFellOff, kJitCallx, kJitAbort };

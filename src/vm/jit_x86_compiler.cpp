@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <optional>
 #endif
 
 #include "vm/jit_x86.h"
@@ -59,6 +60,8 @@ class Emitter : public Xbyak::CodeGenerator {
   // Emits everything; false if some slot has no translation (or the buffer overflowed).
   bool emit_all(std::vector<size_t>& entry_offsets, size_t& trampoline_offset) {
     mark_function_entries();
+    mark_jump_targets();
+    choose_saved_registers();
     insn_labels_.resize(code_.size());
     function_labels_.resize(code_.size());
     trampoline_offset = getSize();
@@ -66,6 +69,11 @@ class Emitter : public Xbyak::CodeGenerator {
     for (uint32_t pc = 0; pc < code_.size(); ++pc) {
       if (is_entry_[pc]) emit_prologue(pc);
       L(insn_labels_[pc]);
+      if (const uint32_t fused = emit_fused(pc); fused != 0) {
+        for (uint32_t covered = 1; covered < fused; ++covered) L(insn_labels_[pc + covered]);
+        pc += fused - 1;
+        continue;
+      }
       if (!emit_slot(pc)) return false;
       if (code_[pc].opcode == 0x18) {  // ld_imm64: the second slot has no code of its own
         ++pc;
@@ -94,11 +102,29 @@ class Emitter : public Xbyak::CodeGenerator {
   static int state_offset(size_t offset) { return static_cast<int>(offset); }
 #define STATE(field) (r12 + state_offset(offsetof(JitRunState, field)))
 
+  // Instructions some jump, call or callback lands on (function entries included): the fused
+  // patterns never swallow one of them.
+  void mark_jump_targets() {
+    is_target_ = is_entry_;
+    for (uint32_t pc = 0; pc < code_.size(); ++pc) {
+      const Slot& s = code_[pc];
+      if (s.opcode == isa::kOpLdImm64) {
+        ++pc;
+        continue;
+      }
+      int64_t to = unconditional_target(pc, s);
+      if (to < 0 && is_conditional(s)) to = int64_t{pc} + 1 + s.off;
+      if (to >= 0 && to < static_cast<int64_t>(code_.size())) is_target_[static_cast<size_t>(to)] = true;
+    }
+  }
+
   void mark_function_entries() {
     is_entry_.assign(code_.size(), false);
     is_entry_[0] = true;
-    for (const Slot& slot : code_)
+    for (const Slot& slot : code_) {
       if (slot.opcode == kOpLocalCall) is_entry_[slot.value] = true;
+      if (slot.opcode == kOpTailCall) has_tail_calls_ = true;
+    }
     for (const CallbackTarget& target : image_.callbacks) is_entry_[target.entry_insn] = true;
   }
 
@@ -143,21 +169,37 @@ class Emitter : public Xbyak::CodeGenerator {
     jmp(insn_labels_[pc], T_NEAR);
     L(function_labels_[pc]);
     push(rbp);
-    push(rbx);
-    push(r13);
-    push(r14);
-    push(r15);
+    for (const Reg64& saved : saved_registers_) push(saved);
     sub(rsp, isa::kStackSize);
     lea(rbp, ptr[rsp + isa::kStackSize]);
   }
 
   void emit_function_return() {
     mov(rsp, rbp);
-    pop(r15);
-    pop(r14);
-    pop(r13);
-    pop(rbx);
+    for (auto saved = saved_registers_.rbegin(); saved != saved_registers_.rend(); ++saved)
+      pop(*saved);
     pop(rbp);
+  }
+
+  // The host registers of R6-R9 that some instruction of the image names (as destination or
+  // source): only those are saved by each function, the others keep the caller's values anyway.
+  // One set for the whole image, so that every function's epilogue matches every prologue (an
+  // unverified stream may jump from one function's body into another's). The count is kept
+  // even, so that with rbp and the return address rsp stays 16-byte aligned at helper calls.
+  void choose_saved_registers() {
+    bool named[4] = {};
+    for (const Slot& slot : code_)
+      for (uint8_t bpf_reg : {slot.dst, slot.src})
+        if (bpf_reg >= 6 && bpf_reg <= 9) named[bpf_reg - 6] = true;
+    for (uint8_t i = 0; i < 4; ++i)
+      if (named[i]) saved_registers_.push_back(reg(static_cast<uint8_t>(6 + i)));
+    if (saved_registers_.size() % 2 != 0) {
+      for (uint8_t i = 0; i < 4; ++i)
+        if (!named[i]) {
+          saved_registers_.push_back(reg(static_cast<uint8_t>(6 + i)));
+          break;
+        }
+    }
   }
 
   Label& error_stub(uint32_t pc, JitError kind) {
@@ -195,13 +237,12 @@ class Emitter : public Xbyak::CodeGenerator {
     if (op == 0x18) return mov(reg(s.dst), s.value), true;
     switch (op & 0x07) {
       case 0x07:
-        return emit_alu64(s);
+        return emit_alu(s, true);
       case 0x04:
-        return emit_alu32(s);
+        return emit_alu(s, false);
       case 0x05:
-        return emit_jump64(pc, s);
       case 0x06:
-        return emit_jump32(pc, s);
+        return emit_jump(pc, s);
       default:
         return emit_memory(s);
     }
@@ -209,91 +250,42 @@ class Emitter : public Xbyak::CodeGenerator {
 
   // ---- ALU ----
 
-  bool emit_alu64(const Slot& s) {
-    const Reg64 dst = reg(s.dst), src = reg(s.src);
-    const bool use_src = s.opcode & 0x08;
-    const uint32_t operation = s.opcode & 0xf0;
-    switch (operation) {
-      case 0x00:
-        use_src ? add(dst, src) : add(dst, s.imm);
-        return true;
-      case 0x10:
-        use_src ? sub(dst, src) : sub(dst, s.imm);
-        return true;
-      case 0x20:
-        use_src ? imul(dst, src) : imul(dst, dst, s.imm);
-        return true;
-      case 0x40:
-        use_src ? or_(dst, src) : or_(dst, s.imm);
-        return true;
-      case 0x50:
-        use_src ? and_(dst, src) : and_(dst, s.imm);
-        return true;
-      case 0xa0:
-        use_src ? xor_(dst, src) : xor_(dst, s.imm);
-        return true;
-      case 0xb0:
-        use_src ? mov(dst, src) : mov(dst, static_cast<int64_t>(s.imm));
-        return true;
-      case 0x80:
-        neg(dst);
-        return true;
-      case 0x30:
-      case 0x90:
-        emit_divmod(s, true);
-        return true;
-      case 0x60:
-      case 0x70:
-      case 0xc0:
-        emit_shift(s, true);
-        return true;
-      case 0xd0:
-        if (use_src) return false;
-        return emit_bswap(dst, s.imm, true);
-      default:
-        return false;
-    }
+  // A BPF register as a 64-bit or a 32-bit x86 operand. 32-bit x86 ALU instructions write the
+  // low half and zero the upper one, which is exactly BPF's ALU32 rule: no extra zero-extension
+  // is emitted after them.
+  static Xbyak::Reg sized(const Reg64& full, bool wide) {
+    return wide ? Xbyak::Reg(full) : Xbyak::Reg(full.cvt32());
   }
 
-  bool emit_alu32(const Slot& s) {
-    const Reg32 dst = reg(s.dst).cvt32(), src = reg(s.src).cvt32();
-    const bool use_src = s.opcode & 0x08;
+  // ALU64 (wide) and ALU32, register or immediate source. Immediates are sign-extended to 64
+  // bits by x86 as BPF requires (mov of a 32-bit immediate zero-extends, as ALU32 mov must).
+  bool emit_alu(const Slot& s, bool wide) {
+    const Xbyak::Reg dst = sized(reg(s.dst), wide), src = sized(reg(s.src), wide);
+    const bool use_src = (s.opcode & isa::kSrcX) != 0;
+    const int32_t imm = s.imm;
     switch (s.opcode & 0xf0) {
-      case 0x00:
-        use_src ? add(dst, src) : add(dst, s.imm);
-        return true;
-      case 0x10:
-        use_src ? sub(dst, src) : sub(dst, s.imm);
-        return true;
-      case 0x20:
-        use_src ? imul(dst, src) : imul(dst, dst, s.imm);
-        return true;
-      case 0x40:
-        use_src ? or_(dst, src) : or_(dst, s.imm);
-        return true;
-      case 0x50:
-        use_src ? and_(dst, src) : and_(dst, s.imm);
-        return true;
-      case 0xa0:
-        use_src ? xor_(dst, src) : xor_(dst, s.imm);
-        return true;
-      case 0xb0:
-        use_src ? mov(dst, src) : mov(dst, static_cast<uint32_t>(s.imm));
-        return true;
-      case 0x80:
-        neg(dst);
-        return true;
-      case 0x30:
-      case 0x90:
-        emit_divmod(s, false);
-        return true;
-      case 0x60:
-      case 0x70:
-      case 0xc0:
-        emit_shift(s, false);
-        return true;
-      case 0xd0:
-        return emit_bswap(reg(s.dst), s.imm, use_src);  // 0xdc to big, 0xd4 to little
+      case isa::kAluAdd: return use_src ? add(dst, src) : add(dst, imm), true;
+      case isa::kAluSub: return use_src ? sub(dst, src) : sub(dst, imm), true;
+      case isa::kAluMul: return use_src ? imul(dst, src) : imul(dst, dst, imm), true;
+      case isa::kAluOr: return use_src ? or_(dst, src) : or_(dst, imm), true;
+      case isa::kAluAnd: return use_src ? and_(dst, src) : and_(dst, imm), true;
+      case isa::kAluXor: return use_src ? xor_(dst, src) : xor_(dst, imm), true;
+      case isa::kAluNeg: return neg(dst), true;
+      case isa::kAluMov:
+        if (use_src) return mov(dst, src), true;
+        return mov(dst, wide ? static_cast<uint64_t>(static_cast<int64_t>(imm))
+                             : static_cast<uint64_t>(static_cast<uint32_t>(imm))),
+               true;
+      case isa::kAluDiv:
+      case isa::kAluMod: return emit_divmod(s, wide), true;
+      case isa::kAluLsh:
+      case isa::kAluRsh:
+      case isa::kAluArsh: return emit_shift(s, wide), true;
+      case isa::kAluEnd:
+        // ALU64 end (0xd7) always swaps; ALU32 0xdc converts to big endian (a swap here), 0xd4
+        // to little endian (only a truncation). There is no ALU64 end from a register.
+        if (wide && use_src) return false;
+        return emit_bswap(reg(s.dst), imm, wide || use_src);
       default:
         return false;
     }
@@ -362,9 +354,8 @@ class Emitter : public Xbyak::CodeGenerator {
       return;
     }
     const Reg64 src = reg(s.src);
-    if (src == rcx) {
+    if (src == rcx) {  // a 32-bit shift zero-extends its destination by itself
       shift(dst_sized, cl);
-      if (!wide && dst == rcx) return;  // already zero-extended by the 32-bit shift
       return;
     }
     mov(r10, rcx);  // BPF r4 lives in rcx
@@ -430,150 +421,131 @@ class Emitter : public Xbyak::CodeGenerator {
 
   // ---- jumps ----
 
-  void jump_if(uint32_t operation, Label& to) {
+  // Jumps to `to` when BPF condition `operation` (opcode & 0xf0) holds, or when it does not.
+  // False for an operation that is no condition.
+  bool jump_if(uint32_t operation, bool negated, Label& to) {
     switch (operation) {
-      case 0x10:
-        je(to, T_NEAR);
-        break;
-      case 0x20:
-        ja(to, T_NEAR);
-        break;
-      case 0x30:
-        jae(to, T_NEAR);
-        break;
-      case 0x40:
-        jnz(to, T_NEAR);
-        break;  // jset
-      case 0x50:
-        jne(to, T_NEAR);
-        break;
-      case 0x60:
-        jg(to, T_NEAR);
-        break;
-      case 0x70:
-        jge(to, T_NEAR);
-        break;
-      case 0xa0:
-        jb(to, T_NEAR);
-        break;
-      case 0xb0:
-        jbe(to, T_NEAR);
-        break;
-      case 0xc0:
-        jl(to, T_NEAR);
-        break;
-      case 0xd0:
-        jle(to, T_NEAR);
-        break;
+      case isa::kJmpJeq: return negated ? jne(to, T_NEAR) : je(to, T_NEAR), true;
+      case isa::kJmpJne: return negated ? je(to, T_NEAR) : jne(to, T_NEAR), true;
+      case isa::kJmpJset: return negated ? jz(to, T_NEAR) : jnz(to, T_NEAR), true;
+      case isa::kJmpJgt: return negated ? jbe(to, T_NEAR) : ja(to, T_NEAR), true;
+      case isa::kJmpJge: return negated ? jb(to, T_NEAR) : jae(to, T_NEAR), true;
+      case isa::kJmpJlt: return negated ? jae(to, T_NEAR) : jb(to, T_NEAR), true;
+      case isa::kJmpJle: return negated ? ja(to, T_NEAR) : jbe(to, T_NEAR), true;
+      case isa::kJmpJsgt: return negated ? jle(to, T_NEAR) : jg(to, T_NEAR), true;
+      case isa::kJmpJsge: return negated ? jl(to, T_NEAR) : jge(to, T_NEAR), true;
+      case isa::kJmpJslt: return negated ? jge(to, T_NEAR) : jl(to, T_NEAR), true;
+      case isa::kJmpJsle: return negated ? jg(to, T_NEAR) : jle(to, T_NEAR), true;
+      default: return false;
     }
   }
 
-  static bool is_conditional(uint32_t operation) {
-    switch (operation) {
-      case 0x10:
-      case 0x20:
-      case 0x30:
-      case 0x40:
-      case 0x50:
-      case 0x60:
-      case 0x70:
-      case 0xa0:
-      case 0xb0:
-      case 0xc0:
-      case 0xd0:
-        return true;
-      default:
-        return false;
+  static bool is_conditional(const Slot& s) {
+    const uint8_t jump_class = s.opcode & 0x07;
+    const uint8_t operation = s.opcode & 0xf0;
+    if (jump_class != isa::kClassJmp && jump_class != isa::kClassJmp32) return false;
+    return (operation >= isa::kJmpJeq && operation <= isa::kJmpJsge) ||
+           (operation >= isa::kJmpJlt && operation <= isa::kJmpJsle);
+  }
+
+  // Unconditional jump (ja, or gotol with its 32-bit offset): its target pc, or -1.
+  int64_t unconditional_target(uint32_t pc, const Slot& s) const {
+    if (s.opcode == (isa::kClassJmp | isa::kJmpJa)) return int64_t{pc} + 1 + s.off;
+    if (s.opcode == (isa::kClassJmp32 | isa::kJmpJa)) return int64_t{pc} + 1 + s.imm;
+    return -1;
+  }
+
+  // Sets the flags for conditional jump `s`: cmp, or test for jset; 64 or 32 bits by class.
+  void emit_compare(const Slot& s) {
+    const bool wide = (s.opcode & 0x07) == isa::kClassJmp;
+    const Xbyak::Reg dst = sized(reg(s.dst), wide), src = sized(reg(s.src), wide);
+    const bool use_src = (s.opcode & isa::kSrcX) != 0;
+    if ((s.opcode & 0xf0) == isa::kJmpJset)
+      use_src ? test(dst, src) : test(dst, s.imm);
+    else
+      use_src ? cmp(dst, src) : cmp(dst, s.imm);
+  }
+
+  bool emit_jump(uint32_t pc, const Slot& s) {
+    if (int64_t to = unconditional_target(pc, s); to >= 0)
+      return jmp(insn_labels_[static_cast<uint32_t>(to)], T_NEAR), true;
+    if (!is_conditional(s)) return false;
+    emit_compare(s);
+    return jump_if(s.opcode & 0xf0, false, target(pc, s.off));
+  }
+
+  // ---- fused pairs: shapes clang emits all the time, each one x86 instruction fewer ----
+
+  // The slots a fused pattern at `pc` covers (0: none). Only slots no jump lands on are folded
+  // into their predecessor, so every label still marks the code of its own instruction.
+  uint32_t emit_fused(uint32_t pc) {
+    if (pc + 1 >= code_.size() || is_target_[pc + 1]) return 0;
+    const Slot& first = code_[pc];
+    const Slot& second = code_[pc + 1];
+    // "if cond goto +1; goto L" (a loop's back edge): one jump to L on the negated condition.
+    if (is_conditional(first) && first.off == 1) {
+      const int64_t to = unconditional_target(pc + 1, second);
+      if (to < 0) return 0;
+      emit_compare(first);
+      jump_if(first.opcode & 0xf0, true, insn_labels_[static_cast<uint32_t>(to)]);
+      return 2;
     }
-  }
-
-  bool emit_jump64(uint32_t pc, const Slot& s) {
-    const uint32_t operation = s.opcode & 0xf0;
-    if (s.opcode == 0x05) return jmp(target(pc, s.off), T_NEAR), true;
-    if (!is_conditional(operation)) return false;
-    const Reg64 dst = reg(s.dst);
-    const bool use_src = s.opcode & 0x08;
-    if (operation == 0x40)
-      use_src ? test(dst, reg(s.src)) : test(dst, s.imm);
+    // "rA = rB" then one or two adds into rA, an immediate and/or a register other than rA, in
+    // either order (an address on the stack or in a map value, a sum): one lea.
+    constexpr uint8_t kMov64Reg = isa::kClassAlu64 | isa::kAluMov | isa::kSrcX;
+    constexpr uint8_t kAdd64Imm = isa::kClassAlu64 | isa::kAluAdd | isa::kSrcK;
+    constexpr uint8_t kAdd64Reg = isa::kClassAlu64 | isa::kAluAdd | isa::kSrcX;
+    if (first.opcode != kMov64Reg) return 0;
+    std::optional<int32_t> displacement;
+    std::optional<uint8_t> index;
+    uint32_t covered = 1;
+    for (uint32_t next_pc = pc + 1; next_pc < code_.size() && covered < 3; ++next_pc, ++covered) {
+      const Slot& next = code_[next_pc];
+      if (is_target_[next_pc] || next.dst != first.dst) break;
+      if (next.opcode == kAdd64Imm && !displacement)
+        displacement = next.imm;
+      else if (next.opcode == kAdd64Reg && !index && next.src != first.dst)
+        index = next.src;
+      else
+        break;
+    }
+    if (covered == 1) return 0;
+    const Reg64 dst = reg(first.dst), base = reg(first.src);
+    if (index)
+      lea(dst, ptr[base + reg(*index) + displacement.value_or(0)]);
     else
-      use_src ? cmp(dst, reg(s.src)) : cmp(dst, s.imm);
-    jump_if(operation, target(pc, s.off));
-    return true;
-  }
-
-  bool emit_jump32(uint32_t pc, const Slot& s) {
-    const uint32_t operation = s.opcode & 0xf0;
-    if (s.opcode == 0x06) return jmp(target(pc, s.imm), T_NEAR), true;  // gotol
-    if (!is_conditional(operation)) return false;
-    const Reg32 dst = reg(s.dst).cvt32();
-    const bool use_src = s.opcode & 0x08;
-    if (operation == 0x40)
-      use_src ? test(dst, reg(s.src).cvt32()) : test(dst, s.imm);
-    else
-      use_src ? cmp(dst, reg(s.src).cvt32()) : cmp(dst, s.imm);
-    jump_if(operation, target(pc, s.off));
-    return true;
+      lea(dst, ptr[base + *displacement]);
+    return covered;
   }
 
   // ---- memory ----
 
+  // Loads zero-extend (32-bit destinations clear the upper half) or sign-extend (cpu v4 ldxs);
+  // stores of an immediate store its low bytes (the 64-bit one sign-extends it, as BPF does).
   bool emit_memory(const Slot& s) {
     const Reg64 dst = reg(s.dst), src = reg(s.src);
     const int32_t off = static_cast<int32_t>(s.off);
     const auto load_at = src + off;
     const auto store_at = dst + off;
     switch (s.opcode) {
-      case 0x61:
-        mov(dst.cvt32(), dword[load_at]);
-        return true;
-      case 0x69:
-        movzx(dst.cvt32(), word[load_at]);
-        return true;
-      case 0x71:
-        movzx(dst.cvt32(), byte[load_at]);
-        return true;
-      case 0x79:
-        mov(dst, qword[load_at]);
-        return true;
-      case 0x81:
-        movsxd(dst, dword[load_at]);
-        return true;
-      case 0x89:
-        movsx(dst, word[load_at]);
-        return true;
-      case 0x91:
-        movsx(dst, byte[load_at]);
-        return true;
-      case 0x62:
-        mov(dword[store_at], static_cast<uint32_t>(s.imm));
-        return true;
-      case 0x6a:
-        mov(word[store_at], static_cast<uint16_t>(s.imm));
-        return true;
-      case 0x72:
-        mov(byte[store_at], static_cast<uint8_t>(s.imm));
-        return true;
-      case 0x7a:
-        mov(qword[store_at], s.imm);
-        return true;
-      case 0x63:
-        mov(dword[store_at], src.cvt32());
-        return true;
-      case 0x6b:
-        mov(word[store_at], src.cvt16());
-        return true;
-      case 0x73:
-        mov(byte[store_at], src.cvt8());
-        return true;
-      case 0x7b:
-        mov(qword[store_at], src);
-        return true;
-      case 0xc3:
-        return emit_atomic(s, false);
-      case 0xdb:
-        return emit_atomic(s, true);
-      default:
-        return false;
+      case 0x61: return mov(dst.cvt32(), dword[load_at]), true;
+      case 0x69: return movzx(dst.cvt32(), word[load_at]), true;
+      case 0x71: return movzx(dst.cvt32(), byte[load_at]), true;
+      case 0x79: return mov(dst, qword[load_at]), true;
+      case 0x81: return movsxd(dst, dword[load_at]), true;
+      case 0x89: return movsx(dst, word[load_at]), true;
+      case 0x91: return movsx(dst, byte[load_at]), true;
+      case 0x62: return mov(dword[store_at], static_cast<uint32_t>(s.imm)), true;
+      case 0x6a: return mov(word[store_at], static_cast<uint16_t>(s.imm)), true;
+      case 0x72: return mov(byte[store_at], static_cast<uint8_t>(s.imm)), true;
+      case 0x7a: return mov(qword[store_at], s.imm), true;
+      case 0x63: return mov(dword[store_at], src.cvt32()), true;
+      case 0x6b: return mov(word[store_at], src.cvt16()), true;
+      case 0x73: return mov(byte[store_at], src.cvt8()), true;
+      case 0x7b: return mov(qword[store_at], src), true;
+      case 0xc3: return emit_atomic(s, false);
+      case 0xdb: return emit_atomic(s, true);
+      default: return false;
     }
   }
 
@@ -666,7 +638,20 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_local_call(uint32_t pc, const Slot& s) {
     enter_frame(pc);
     call(function_labels_[s.value]);
+    leave_frame();
+  }
+
+  // After a bpf-to-bpf call returns: one frame less, and, if some function of this image
+  // tail-calls, the run context names this image's program again (a tail call in the callee
+  // switched it to the target, and the code after the call belongs to us, as in the kernel,
+  // where helpers see the program whose instruction calls them). Images without tail calls
+  // cannot change it, so they skip the store.
+  void leave_frame() {
     sub(dword[STATE(depth)], 1);
+    if (!has_tail_calls_ || image_.self == nullptr) return;
+    mov(r11, qword[STATE(run)]);
+    mov(r10, reinterpret_cast<uint64_t>(static_cast<ProgramRef*>(image_.self)));
+    mov(qword[r11 + static_cast<int>(offsetof(RunContext, program))], r10);
   }
 
   void save_call_registers() {
@@ -698,7 +683,7 @@ class Emitter : public Xbyak::CodeGenerator {
     L(local);
     enter_frame(pc);
     call(r11);
-    sub(dword[STATE(depth)], 1);
+    leave_frame();
     L(done);
   }
 
@@ -742,6 +727,9 @@ class Emitter : public Xbyak::CodeGenerator {
   const Program::Impl& image_;
   const std::vector<Slot>& code_;
   std::vector<bool> is_entry_;
+  bool has_tail_calls_ = false;  // some slot is a tail call (see leave_frame)
+  std::vector<bool> is_target_;   // see mark_jump_targets
+  std::vector<Reg64> saved_registers_;  // see choose_saved_registers
   std::vector<Label> insn_labels_;
   std::vector<Label> function_labels_;
   std::vector<std::unique_ptr<ErrorStub> > stubs_;

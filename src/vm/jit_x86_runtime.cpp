@@ -4,6 +4,7 @@
 
 #include "common/run_context.h"
 #include "vm/jit_x86.h"
+#include "vm/run_scope.h"
 
 namespace hourglass::vm {
 
@@ -60,25 +61,41 @@ void jit_note_pending_abort() {
   if (tls_current_jit_run) tls_current_jit_run->abort_pending = 1;
 }
 
-Result<uint64_t> jit_run(const Program::Impl& image, uint32_t entry_pc, const uint64_t args[5]) {
+namespace {
+
+Status check_nesting() {
   if (tls_nested_jit_runs >= kMaxNestedJitRuns)
     return make_error(ELOOP,
                       "runs nested more than " + std::to_string(kMaxNestedJitRuns) + " deep");
-  const void* entry = entry_pc < image.jit->entries.size() ? image.jit->entries[entry_pc] : nullptr;
-  if (!entry)
-    return make_error(EINVAL, "instruction " + std::to_string(entry_pc) + " is no function entry");
-  JitRunState state;
-  uint64_t r0 = 0;
-  {
-    JitRunScope scope(&state);
-    r0 = image.jit->trampoline(&state, args, entry);
-  }
+  return {};
+}
+
+// Ends one run: releases what its tail calls held and turns the state into its result.
+Result<uint64_t> finish_run(JitRunState& state, uint64_t r0) {
   for (uint32_t i = 0; i < state.held_count; ++i) state.held[i]->release();
+  state.held_count = 0;
   if (state.error_kind != kJitOk) return state_error(state);
   if (state.abort_pending) {  // raised by the last helper's nested run just before exit
     if (auto pending = take_pending_abort()) return std::move(*pending);
   }
   return r0;
+}
+
+}  // namespace
+
+Result<uint64_t> jit_run(const Program::Impl& image, uint32_t entry_pc, const uint64_t args[5]) {
+  if (auto nesting = check_nesting(); !nesting.ok()) return nesting.take_error();
+  const void* entry = entry_pc < image.jit->entries.size() ? image.jit->entries[entry_pc] : nullptr;
+  if (!entry)
+    return make_error(EINVAL, "instruction " + std::to_string(entry_pc) + " is no function entry");
+  JitRunState state;
+  state.run = current_run();
+  uint64_t r0 = 0;
+  {
+    JitRunScope scope(&state);
+    r0 = image.jit->trampoline(&state, args, entry);
+  }
+  return finish_run(state, r0);
 }
 
 // As the interpreter: an index out of range, the 33-call limit or an empty slot fall through;
@@ -137,6 +154,39 @@ void maybe_jit_compile(Program::Impl& image) {
 Result<uint64_t> run_image(const Program::Impl& image, uint32_t entry_pc, const uint64_t args[5]) {
   if (image.jit) return jit_run(image, entry_pc, args);
   return interpret(image, entry_pc, args);
+}
+
+// The loop sits next to the native call, as the kernel's test-run loop sits next to its call of
+// the JITed function: one JitRunScope for all runs, and per run only the few fields of the state
+// that a run changes are reset (a clean run leaves nothing to release or report).
+Result<uint64_t> run_image_repeated(const Program::Impl& image, const uint64_t args[5],
+                                    uint32_t count, RunScope& scope) {
+  uint64_t r0 = 0;
+  if (!image.jit) {
+    for (uint32_t i = 0; i < count; ++i) {
+      scope.restart(image.self);
+      auto ran = interpret(image, 0, args);
+      if (!ran.ok()) return ran;
+      r0 = *ran;
+    }
+    return r0;
+  }
+  if (auto nesting = check_nesting(); !nesting.ok()) return nesting.take_error();
+  const void* entry = image.jit->entries[0];
+  JitCode::Trampoline trampoline = image.jit->trampoline;
+  JitRunState state;
+  state.run = current_run();
+  JitRunScope jit_scope(&state);
+  for (uint32_t i = 0; i < count; ++i) {
+    scope.restart(image.self);
+    state.begin_run();
+    r0 = trampoline(&state, args, entry);
+    if (state.held_count != 0 || state.error_kind != kJitOk || state.abort_pending) {
+      auto finished = finish_run(state, r0);
+      if (!finished.ok()) return finished;
+    }
+  }
+  return r0;
 }
 
 }  // namespace hourglass::vm

@@ -44,6 +44,26 @@ Result<uint64_t> Program::run(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4
   return run_image(*impl_, 0, args);
 }
 
+Result<uint64_t> Program::run_repeated(uint64_t r1, uint32_t repeat) {
+  // The guard is re-entered every kRunsPerGuard runs so that a long test-run does not hold back
+  // reclamation for its whole duration (the kernel's loop leaves RCU when it reschedules).
+  constexpr uint32_t kRunsPerGuard = 1024;
+  if (repeat == 0) repeat = 1;
+  RunScope scope(this, impl_->env);
+  const uint64_t args[5] = {r1, 0, 0, 0, 0};
+  uint64_t r0 = 0;
+  uint32_t done = 0;
+  do {
+    maps::EpochGuard guard;
+    const uint32_t batch = repeat - done > kRunsPerGuard ? kRunsPerGuard : repeat - done;
+    auto ran = run_image_repeated(*impl_, args, batch, scope);
+    if (!ran.ok()) return ran;
+    r0 = *ran;
+    done += batch;
+  } while (done < repeat);
+  return r0;
+}
+
 void Program::acquire() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
 
 bool Program::try_acquire() noexcept {

@@ -27,6 +27,13 @@ class RunScope {
 
   bool nested() const { return outer_ != nullptr; }
 
+  // Makes the context fresh for another run of `program` (Program::run_repeated): what a run
+  // changes (the current program after a tail call, the tail-call count) goes back to the start.
+  void restart(ProgramRef* program) {
+    context_.program = program;
+    context_.tail_call_count = 0;
+  }
+
  private:
   RunContext context_;
   RunContext* outer_;

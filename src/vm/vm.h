@@ -49,6 +49,12 @@ class Program final : public ProgramRef {
   Result<uint64_t> run(uint64_t r1, uint64_t r2 = 0, uint64_t r3 = 0, uint64_t r4 = 0,
                        uint64_t r5 = 0);
 
+  // BPF_PROG_TEST_RUN's loop: runs the entry function `repeat` times (at least once) with the
+  // same R1 and returns the last R0. As the kernel enters rcu_read_lock and the run context once
+  // around its loop, the run context and the epoch guard are set up once per batch of runs, not
+  // per run; each run still starts with a fresh tail-call count and this program as current.
+  Result<uint64_t> run_repeated(uint64_t r1, uint32_t repeat);
+
   void acquire() noexcept override;
   bool try_acquire() noexcept override;
   void release() noexcept override;

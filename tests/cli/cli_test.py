@@ -14,8 +14,31 @@ import unittest
 HOURGLASS = PROGS = EXAMPLES = None
 
 
+# The engine every command runs programs on: the binary's default (the JIT) unless the
+# environment names one; CTest runs the program-running suites once more on the interpreter.
+ENGINE = os.environ.get("HG_TEST_ENGINE")
+
+
+def with_engine(args):
+    """Adds --engine ENGINE where the command reads it: `test` and `timer list` parse their own
+    options after the command word (src/cli/main.cpp); every other command takes it as a global
+    option before the command."""
+    if not ENGINE:
+        return list(args)
+    args = list(args)
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        i += 2 if args[i] in ("--cpus", "--engine") else 1
+    if args[i:i + 1] == ["test"]:
+        return args[:i + 1] + ["--engine", ENGINE] + args[i + 1:]
+    if args[i:i + 2] == ["timer", "list"]:
+        return args[:i + 2] + ["--engine", ENGINE] + args[i + 2:]
+    return ["--engine", ENGINE] + args
+
+
 def hg(*args, check=True):
-    proc = subprocess.run([HOURGLASS, *args], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([HOURGLASS, *with_engine(args)], capture_output=True, text=True,
+                          timeout=120)
     if check and proc.returncode != 0:
         raise AssertionError(f"hourglass {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
     return proc

@@ -17,6 +17,7 @@ class RuntimeFeatures : public ::testing::Test {
   void SetUp() override {
     RuntimeOptions options;
     options.ncpus = 4;
+    options.engine = test_engine();
     options.trace_sink = [this](std::string_view line) {
       std::lock_guard lock(trace_mutex_);
       trace_ += line;

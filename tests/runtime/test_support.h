@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <thread>
@@ -17,8 +18,21 @@ inline std::string prog_path(const std::string& name) {
   return std::string(HG_TEST_PROGS_DIR) + "/" + name + ".bpf.o";
 }
 
+// The engine these tests run programs on: the runtime's default (the JIT), or the one the
+// environment variable HG_TEST_ENGINE names ("interpreter" or "jit"). CTest runs the suites once
+// per engine (tests/runtime/CMakeLists.txt); an unknown name fails the test rather than silently
+// running the default.
+inline ExecEngine test_engine() {
+  const char* name = std::getenv("HG_TEST_ENGINE");
+  if (!name || !*name) return RuntimeOptions{}.engine;
+  if (std::string(name) == "interpreter") return ExecEngine::Interpreter;
+  EXPECT_EQ(std::string(name), "jit") << "HG_TEST_ENGINE must be interpreter or jit";
+  return ExecEngine::Jit;
+}
+
 inline std::unique_ptr<Runtime> make_runtime(bool virtual_time, uint32_t ncpus = 2) {
   RuntimeOptions options;
+  options.engine = test_engine();
   options.ncpus = ncpus;
   options.virtual_time = virtual_time;
   auto runtime = Runtime::create(options);

@@ -222,5 +222,59 @@ TEST_F(TailCalls, JumpsToAnotherProgramWithTheSameContext) {
   EXPECT_EQ(*r0, 10u);
 }
 
+TEST_F(TailCalls, RepeatedRunsEachGetTheirOwnBudgetAcrossEpochBatches) {
+  // run_repeated (the test-run loop) restarts the run context before every run: each of the
+  // 3000 runs (three epoch batches of 1024) makes its own 33 tail calls.
+  Program* self_caller = counting_program(0);
+  ASSERT_NE(self_caller, nullptr);
+  install(0, self_caller);
+  uint64_t runs = 0;
+  auto r0 = self_caller->run_repeated(reinterpret_cast<uint64_t>(&runs), 3000);
+  ASSERT_TRUE(r0.ok()) << r0.error().message;
+  EXPECT_EQ(runs, 3000u * 34u);
+  EXPECT_EQ(*r0, 1000u + runs) << "the last run's r0";
+  EXPECT_EQ(current_run(), nullptr);
+  runs = 0;
+  r0 = self_caller->run_repeated(reinterpret_cast<uint64_t>(&runs), 0);
+  ASSERT_TRUE(r0.ok()) << r0.error().message;
+  EXPECT_EQ(runs, 34u) << "repeat 0 runs once, as the kernel's test-run does";
+}
+
+// The programs a kfunc saw as the run context's current one, in call order.
+std::vector<ProgramRef*> seen_programs;
+uint64_t record_current_program(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  seen_programs.push_back(current_run()->program);
+  return 0;
+}
+
+TEST_F(TailCalls, AfterATailCallInASubprogramTheCallerIsCurrentAgain) {
+  // Kernel semantics: a helper sees the program whose instruction calls it. main calls f, f
+  // tail-calls slot 1 (the target records itself and returns to main), then main records.
+  const isa::Insn kfunc_call = insn(isa::kOpCall, 0, isa::kPseudoKfuncCall, 0, 0);
+  std::vector<isa::Insn> caller_insns = assemble_or_die(
+      {"call local f", "call 1", "mov %r0, 1", "exit",
+       "f:", "mov %r3, 1", "lddw %r2, 0", "call 12", "mov %r0, 99", "exit"});
+  ASSERT_EQ(caller_insns.size(), 10u);
+  caller_insns[1] = kfunc_call;              // in place of "call 1"
+  caller_insns[5].src = isa::kPseudoMapFd;  // lddw of map 0, the prog_array
+  std::vector<isa::Insn> target_insns{kfunc_call};
+  append(target_insns, {"mov %r0, 5", "exit"});
+
+  auto caller = create(caller_insns, {prog_array_}, {record_current_program});
+  auto target = create(target_insns, {prog_array_}, {record_current_program});
+  ASSERT_TRUE(caller.ok()) << caller.error().message;
+  ASSERT_TRUE(target.ok()) << target.error().message;
+  programs_.push_back(*caller);
+  programs_.push_back(*target);
+  install(1, *target);
+  seen_programs.clear();
+  auto r0 = (*caller)->run(0);
+  ASSERT_TRUE(r0.ok()) << r0.error().message;
+  EXPECT_EQ(*r0, 1u);
+  ASSERT_EQ(seen_programs.size(), 2u);
+  EXPECT_EQ(seen_programs[0], *target) << "the tail-called program records itself";
+  EXPECT_EQ(seen_programs[1], *caller) << "back in the caller, the caller is current again";
+}
+
 }  // namespace
 }  // namespace hourglass::vm::testing

@@ -1,7 +1,8 @@
 // Differential fuzzing with a fixed seed: random programs of ALU (64 and 32 bit, every operation
 // including signed division, sign-extending moves and byte swaps), loads, stores, atomics and
-// forward branches run on the interpreter and on the JIT; r0 and the memory they worked on must
-// be identical. Branches only jump forward, so every program terminates.
+// forward branches (among them the shapes the JIT fuses) run on the interpreter and on the JIT; r0
+// and the memory they worked on must be identical. Branches only jump forward, so every program
+// terminates.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -55,15 +56,36 @@ class ProgramGenerator {
   }
 
   void emit_random(std::vector<isa::Insn>& program, size_t body_end) {
-    const uint32_t kind = below(10);
+    const uint32_t kind = below(11);
     if (kind < 6)
       emit_alu(program);
     else if (kind < 8)
       emit_memory(program);
     else if (kind < 9)
       emit_atomic(program);
-    else
+    else if (kind < 10)
       emit_branch(program, body_end);
+    else
+      emit_fusable(program, body_end);
+  }
+
+  // The shapes the JIT fuses (jit_x86_compiler.cpp, emit_fused): "rA = rB; rA += imm [; rA +=
+  // rC]" and "if cond goto +1; goto +k". Random branches elsewhere land inside them now and then,
+  // which must keep them apart.
+  void emit_fusable(std::vector<isa::Insn>& program, size_t body_end) {
+    if (below(2)) {
+      const uint8_t dst = operand_register();
+      program.push_back(insn(isa::kClassAlu64 | isa::kAluMov | isa::kSrcX, dst, operand_register()));
+      program.push_back(insn(isa::kClassAlu64 | isa::kAluAdd, dst, 0, 0, random_imm()));
+      if (below(2))
+        program.push_back(insn(isa::kClassAlu64 | isa::kAluAdd | isa::kSrcX, dst, operand_register()));
+      return;
+    }
+    emit_branch(program, body_end);
+    program.back().off = 1;
+    const size_t room = body_end > program.size() + 1 ? body_end - program.size() - 1 : 0;
+    const int16_t skip = static_cast<int16_t>(room ? below(static_cast<uint32_t>(room) + 1) : 0);
+    program.push_back(insn(isa::kClassJmp | isa::kJmpJa, 0, 0, skip));
   }
 
   void emit_alu(std::vector<isa::Insn>& program) {

@@ -88,6 +88,77 @@ TEST(JitErrors, SameMessagesAsTheInterpreter) {
   }
 }
 
+// Runs `lines` on both engines; both must succeed with the same R0, which is returned.
+uint64_t run_both(const std::vector<std::string>& lines) {
+  auto interpreted = run_raw(assemble_or_die(lines), nullptr, 0, Engine::Interpreter);
+  auto jitted = run_raw(assemble_or_die(lines), nullptr, 0, Engine::Jit);
+  EXPECT_TRUE(interpreted.ok()) << interpreted.error().message;
+  EXPECT_TRUE(jitted.ok()) << jitted.error().message;
+  if (!interpreted.ok() || !jitted.ok()) return UINT64_MAX;
+  EXPECT_EQ(*interpreted, *jitted);
+  return *jitted;
+}
+
+// The JIT folds "if cond goto +1; goto L" into one negated jump: every condition, both widths.
+TEST(JitFusedPatterns, NegatedLoopBackEdgesCountLikeTheInterpreter) {
+  const char* conditions[] = {"jeq", "jne", "jset", "jgt", "jge", "jlt",
+                              "jle", "jsgt", "jsge", "jslt", "jsle"};
+  for (const char* condition : conditions) {
+    for (const std::string width : {"", "32"}) {
+      SCOPED_TRACE(condition + width);
+      // r1 counts up from -5; the loop ends when `r1 <condition> 3` holds (or after 100 rounds).
+      const uint64_t rounds = run_both({"mov %r0, 0", "mov %r1, -5", "loop:", "add %r0, 1",
+                                        "add %r1, 1", "jgt %r0, 99, +2",
+                                        std::string(condition) + width + " %r1, 3, +1", "ja loop",
+                                        "exit"});
+      EXPECT_GE(rounds, 1u);
+      EXPECT_LE(rounds, 100u);
+    }
+  }
+  EXPECT_EQ(run_both({"mov %r0, 0", "mov %r1, -5", "loop:", "add %r0, 1", "add %r1, 1",
+                      "jsgt %r1, 3, +1", "ja loop", "exit"}),
+            9u);
+}
+
+TEST(JitFusedPatterns, AJumpIntoAPairKeepsBothInstructions) {
+  // The jump at 1 lands on the "ja" of the pair at 3-4; folded, it would land past it (r0 = 1).
+  EXPECT_EQ(run_both({"mov %r0, 1", "ja +2", "mov %r0, 2", "jeq %r0, 2, +1", "ja +1", "exit",
+                      "add %r0, 10", "exit"}),
+            11u);
+  // The jump lands on the "add" of "r2 = r1; r2 += 7": r2 = 1 + 7, not 5 + 7.
+  EXPECT_EQ(run_both({"mov %r1, 5", "mov %r2, 1", "jeq %r1, 5, +1", "mov %r2, %r1", "add %r2, 7",
+                      "mov %r0, %r2", "exit"}),
+            8u);
+}
+
+TEST(JitFusedPatterns, AddressArithmeticBecomesLea) {
+  // r2 = r1 + 7 + r3, with negative and large immediates, and the "+= itself" case (no lea).
+  EXPECT_EQ(run_both({"mov %r1, 5", "mov %r3, 100", "mov %r2, %r1", "add %r2, 7", "add %r2, %r3",
+                      "mov %r0, %r2", "exit"}),
+            112u);
+  EXPECT_EQ(run_both({"mov %r1, 5", "mov %r2, %r1", "add %r2, -9", "mov %r0, %r2", "exit"}),
+            static_cast<uint64_t>(-4));
+  EXPECT_EQ(run_both({"mov %r1, 5", "mov %r2, %r1", "add %r2, 7", "add %r2, %r2", "mov %r0, %r2",
+                      "exit"}),
+            24u);
+  EXPECT_EQ(run_both({"mov %r1, 5", "mov %r1, %r1", "add %r1, 0x7fffffff", "mov %r0, %r1",
+                      "exit"}),
+            0x80000004u);
+  // The register first, then the immediate; a register alone; an add into another register
+  // ends the shape.
+  EXPECT_EQ(run_both({"mov %r1, 5", "mov %r3, 100", "mov %r2, %r1", "add %r2, %r3", "add %r2, -1",
+                      "mov %r0, %r2", "exit"}),
+            104u);
+  EXPECT_EQ(run_both({"mov %r1, 5", "mov %r3, 100", "mov %r2, %r1", "add %r2, %r3", "add %r3, 1",
+                      "mov %r0, %r2", "add %r0, %r3", "exit"}),
+            206u);
+  EXPECT_EQ(run_both({"mov %r1, 5", "mov %r2, %r1", "add %r2, %r2", "mov %r0, %r2", "exit"}), 10u);
+  // A stack address: store through r2 = r10 - 16 + r3 (r3 = 8) and read it back at r10 - 8.
+  EXPECT_EQ(run_both({"mov %r3, 8", "mov %r2, %r10", "add %r2, -16", "add %r2, %r3",
+                      "stdw [%r2], 77", "ldxdw %r0, [%r10-8]", "exit"}),
+            77u);
+}
+
 // Every program of tests/progs/vm_programs.bpf.o is translated by the JIT.
 TEST(JitPrograms, ClangProgramsTranslate) {
   auto spec = object::parse_object_file(std::string(HG_TEST_PROGS_DIR) + "/vm_programs.bpf.o");
