@@ -3,6 +3,7 @@
 // Exceptions stop here: every error becomes one line on stderr and exit status 1.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <iostream>
 
@@ -13,15 +14,66 @@
 using namespace hourglass;
 using namespace hourglass::cli;
 
+namespace {
+
+// The global options before the command, for `test` and `timer list`, which bypass CLI11 (their
+// steps are ordered). Throws CliError for a missing or bad value; stops at the first non-option.
+// Returns the index of the command word (argc if there is none).
+int parse_leading_globals(int argc, char** argv, GlobalOptions& options) {
+  int i = 1;
+  for (; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.empty() || arg[0] != '-') break;
+    const auto eq = arg.find('=');
+    const std::string name = arg.substr(0, eq);
+    auto value = [&]() -> std::string {
+      if (eq != std::string::npos) return arg.substr(eq + 1);
+      if (i + 1 >= argc) throw CliError(fmt::format("{} needs a value", name));
+      return argv[++i];
+    };
+    if (name == "--json") {
+      options.json = true;
+    } else if (name == "--dangerously-skip-verification") {
+      options.skip_verification = true;
+    } else if (name == "--engine") {
+      options.engine = value();
+      if (options.engine != "jit" && options.engine != "interpreter")
+        throw CliError(fmt::format("--engine: '{}' is not interpreter or jit", options.engine));
+    } else if (name == "--cpus") {
+      const std::string text = value();
+      char* end = nullptr;
+      const unsigned long cpus = std::strtoul(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || cpus > 4096)
+        throw CliError(fmt::format("--cpus: '{}' is not a CPU count", text));
+      options.cpus = static_cast<uint32_t>(cpus);
+    } else {
+      return argc;  // an option CLI11 knows (--help) or an unknown one: CLI11 reports it
+    }
+  }
+  return i;
+}
+
+bool is_word(int argc, char** argv, int i, const char* word) {
+  return i < argc && std::string(argv[i]) == word;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   // `test` takes ordered steps (--run, --wait, ...) that CLI11 would reorder: hand it the rest.
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    const bool timer_list = arg == "timer" && i + 1 < argc && std::string(argv[i + 1]) == "list";
-    if (arg == "test" || timer_list) {
-      GlobalOptions options;
-      for (int j = 1; j < i; ++j) options.json = options.json || std::string(argv[j]) == "--json";
-      std::vector<std::string> rest(argv + i + (timer_list ? 2 : 1), argv + argc);
+  {
+    GlobalOptions options;
+    int command = argc;
+    try {
+      command = parse_leading_globals(argc, argv, options);
+    } catch (const CliError& e) {
+      std::fprintf(stderr, "hourglass: %s (see --help)\n", e.what());
+      return 2;
+    }
+    const bool timer_list = is_word(argc, argv, command, "timer") &&
+                            is_word(argc, argv, command + 1, "list");
+    if (is_word(argc, argv, command, "test") || timer_list) {
+      std::vector<std::string> rest(argv + command + (timer_list ? 2 : 1), argv + argc);
       try {
         return timer_list ? run_timer_list_command(rest, options) : run_test_command(rest, options);
       } catch (const std::exception& e) {
@@ -29,7 +81,6 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
-    if (arg.empty() || arg[0] != '-') break;
   }
 
   CLI::App app{"hourglass: a userspace eBPF runtime with the kernel's BPF timer semantics"};

@@ -20,20 +20,8 @@ ENGINE = os.environ.get("HG_TEST_ENGINE")
 
 
 def with_engine(args):
-    """Adds --engine ENGINE where the command reads it: `test` and `timer list` parse their own
-    options after the command word (src/cli/main.cpp); every other command takes it as a global
-    option before the command."""
-    if not ENGINE:
-        return list(args)
-    args = list(args)
-    i = 0
-    while i < len(args) and args[i].startswith("-"):
-        i += 2 if args[i] in ("--cpus", "--engine") else 1
-    if args[i:i + 1] == ["test"]:
-        return args[:i + 1] + ["--engine", ENGINE] + args[i + 1:]
-    if args[i:i + 2] == ["timer", "list"]:
-        return args[:i + 2] + ["--engine", ENGINE] + args[i + 2:]
-    return ["--engine", ENGINE] + args
+    """Puts --engine ENGINE before the command: a global option every command honours."""
+    return ["--engine", ENGINE, *args] if ENGINE else list(args)
 
 
 def hg(*args, check=True):
@@ -164,6 +152,23 @@ class TestScenario(unittest.TestCase):
         doc = json.loads(hg("test", prog("timer_basic"), "--run", "start_periodic",
                             "--wait", "300ms").stdout)
         self.assertEqual(doc["globals"]["periodic_count"], 10)
+
+    def test_global_options_before_test(self):
+        # `test` parses its own steps, but the global options before it still apply.
+        args = ["test", prog("timer_basic"), "--virtual-time", "--run", "start_periodic",
+                "--wait", "30ms"]
+        for engine in ("interpreter", "jit"):
+            proc = subprocess.run([HOURGLASS, "--cpus", "2", "--engine", engine, *args],
+                                  capture_output=True, text=True, timeout=120)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertEqual(json.loads(proc.stdout)["globals"]["periodic_count"], 10)
+        for bad, words in [(["--engine", "bogus"], "not interpreter or jit"),
+                           (["--cpus", "two"], "not a CPU count"),
+                           (["--engine"], "needs a value")]:
+            proc = subprocess.run([HOURGLASS, *bad, "test", prog("timer_basic")] if bad != ["--engine"]
+                                  else [HOURGLASS, *bad], capture_output=True, text=True, timeout=120)
+            self.assertEqual(proc.returncode, 2, bad)
+            self.assertIn(words, proc.stderr, bad)
 
     def test_bad_steps(self):
         for args, words in [
