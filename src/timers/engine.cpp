@@ -23,7 +23,7 @@ uint64_t read_clock(clockid_t id) {
 }
 
 bool earlier(const WheelNode* a, const WheelNode* b) {
-  return a->expires != b->expires ? a->expires < b->expires : a->seq < b->seq;
+  return a->expires != b->expires ? a->expires < b->expires : a->seq() < b->seq();
 }
 
 inline void cpu_relax() {
@@ -35,10 +35,15 @@ inline void cpu_relax() {
 }  // namespace
 
 TimerEngine::Impl::Impl(const EngineOptions& opts)
-    : options(opts), virtual_now(opts.virtual_start_ns) {
+    : options(opts), pool_of_timers(TimerPool::create()), virtual_now(opts.virtual_start_ns) {
   if (options.ncpus == 0) options.ncpus = 1;
   const uint64_t start = options.virtual_time ? options.virtual_start_ns : read_clock(CLOCK_MONOTONIC);
   for (uint32_t cpu = 0; cpu < options.ncpus; ++cpu) queues.push_back(std::make_unique<CpuQueue>(start));
+}
+
+TimerEngine::Impl::~Impl() {
+  queues.clear();
+  if (pool_of_timers) pool_of_timers->release_owner();
 }
 
 uint64_t TimerEngine::Impl::clock_now(uint32_t clock_id) const {
@@ -262,7 +267,10 @@ std::vector<TimerInfo> TimerEngine::list_timers() const {
     const auto* key = static_cast<const uint8_t*>(t->map->key_of_value(t->value, &index_scratch));
     if (key) info.key.assign(key, key + t->map->attr().key_size);
     info.clock_id = t->clock_id;
-    info.expires_ns = t->expires + static_cast<uint64_t>(t->clock_offset);
+    // The timer's clock minus the base clock now (a REALTIME step since arming shows here).
+    const bool base_clock = impl.options.virtual_time || t->clock_id == kClockMonotonic;
+    const uint64_t offset = base_clock ? 0 : impl.clock_now(t->clock_id) - impl.base_now();
+    info.expires_ns = t->expires + offset;
     info.callback = t->callback && t->callback->name ? t->callback->name : "";
     info.program = t->prog ? t->prog->name() : "";
     info.fire_count = t->fire_count.load(std::memory_order_relaxed);

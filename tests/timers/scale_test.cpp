@@ -35,10 +35,10 @@ TEST(TimerWheelTest, PopsInExpiryThenSequenceOrderAgainstAReference) {
     if (action < 5 && next_free < nodes.size()) {
       WheelNode* node = &nodes[next_free++];
       node->expires = now + random_delay();
-      node->seq = seq++;
-      wheel.insert(node, now);
-      reference.emplace(node->expires, node->seq);
-      by_key[{node->expires, node->seq}] = node;
+      const uint64_t node_seq = ++seq;
+      wheel.insert(node, node_seq, now);
+      reference.emplace(node->expires, node_seq);
+      by_key[{node->expires, node_seq}] = node;
     } else if (action < 7 && !reference.empty()) {
       auto it = std::next(reference.begin(), static_cast<long>(rng() % reference.size()));
       WheelNode* node = by_key[*it];
@@ -50,7 +50,7 @@ TEST(TimerWheelTest, PopsInExpiryThenSequenceOrderAgainstAReference) {
       now += random_delay() / 1000;
       while (WheelNode* due = wheel.peek_due(now)) {
         ASSERT_FALSE(reference.empty());
-        ASSERT_EQ(std::make_pair(due->expires, due->seq), *reference.begin());
+        ASSERT_EQ(std::make_pair(due->expires, due->seq()), *reference.begin());
         ASSERT_LE(due->expires, now);
         wheel.remove(due);
         by_key.erase(*reference.begin());
