@@ -26,10 +26,7 @@ void TimerWheel::insert(WheelNode* node, uint64_t seq, uint64_t now_ns) {
 void TimerWheel::place(WheelNode* node, uint64_t seq) {
   const uint64_t tick = node->expires >> kTickShift;
   if (tick <= current_tick_) {
-    node->where = WheelNode::kReady;
-    ready_.push_back(ReadyEntry{node->expires, seq, node});
-    std::push_heap(ready_.begin(), ready_.end(), later);
-    ++live_ready_;
+    push_ready(node, seq);
     return;
   }
   const unsigned highest_bit = 63u - static_cast<unsigned>(std::countl_zero(tick ^ current_tick_));
@@ -54,9 +51,14 @@ bool TimerWheel::remove(WheelNode* node) {
     return true;
   }
   --live_ready_;
-  // The usual case (the worker popping the earliest node) removes the top: pop it right away.
-  if (ready_.front().node == node && ready_.front().seq == seq) {
-    std::pop_heap(ready_.begin(), ready_.end(), later);
+  // The usual case (the worker popping the earliest node) removes the front: drop it now.
+  const bool fifo_front = fifo_head_ < fifo_.size() && fifo_[fifo_head_].node == node &&
+                          fifo_[fifo_head_].seq == seq;
+  const bool heap_front = !ready_.empty() && ready_.front().node == node && ready_.front().seq == seq;
+  if (fifo_front) {
+    pop_fifo_front();
+  } else if (heap_front) {
+    std::pop_heap(ready_.begin(), ready_.end(), Later{});
     ready_.pop_back();
   } else {
     rebuild_ready_if_stale();
@@ -64,19 +66,58 @@ bool TimerWheel::remove(WheelNode* node) {
   return true;
 }
 
-void TimerWheel::drop_stale_ready_top() {
+void TimerWheel::push_ready(WheelNode* node, uint64_t seq) {
+  node->where = WheelNode::kReady;
+  ++live_ready_;
+  const ReadyEntry entry{node->expires, seq, node};
+  if (fifo_head_ == fifo_.size() || !Later{}(fifo_.back(), entry)) {
+    if (fifo_head_ == fifo_.size()) {
+      fifo_.clear();
+      fifo_head_ = 0;
+    }
+    fifo_.push_back(entry);
+    return;
+  }
+  ready_.push_back(entry);
+  std::push_heap(ready_.begin(), ready_.end(), Later{});
+}
+
+const TimerWheel::ReadyEntry* TimerWheel::ready_front() {
+  while (fifo_head_ < fifo_.size() && !is_live(fifo_[fifo_head_].node, fifo_[fifo_head_].seq))
+    pop_fifo_front();
   while (!ready_.empty() && !is_live(ready_.front().node, ready_.front().seq)) {
-    std::pop_heap(ready_.begin(), ready_.end(), later);
+    std::pop_heap(ready_.begin(), ready_.end(), Later{});
     ready_.pop_back();
+  }
+  const ReadyEntry* fifo_entry = fifo_head_ < fifo_.size() ? &fifo_[fifo_head_] : nullptr;
+  if (ready_.empty()) return fifo_entry;
+  if (fifo_entry == nullptr || Later{}(*fifo_entry, ready_.front())) return &ready_.front();
+  return fifo_entry;
+}
+
+void TimerWheel::pop_fifo_front() {
+  ++fifo_head_;
+  // Reclaim the consumed prefix now and then (amortized O(1) per entry).
+  if (fifo_head_ == fifo_.size()) {
+    fifo_.clear();
+    fifo_head_ = 0;
+  } else if (fifo_head_ >= 1024 && fifo_head_ * 2 >= fifo_.size()) {
+    fifo_.erase(fifo_.begin(), fifo_.begin() + static_cast<ptrdiff_t>(fifo_head_));
+    fifo_head_ = 0;
   }
 }
 
-// Keeps stale heap entries below the live count (plus a little): a timer re-armed again and
-// again at an expiry already reached (virtual time without advance, say) must not grow the heap.
+// Keeps stale ready entries below the live count (plus a little): a timer re-armed again and
+// again at an expiry already reached (virtual time without advance, say) must not grow them.
 void TimerWheel::rebuild_ready_if_stale() {
-  if (ready_.size() - live_ready_ <= live_ready_ + 64) return;
-  std::erase_if(ready_, [](const ReadyEntry& entry) { return !is_live(entry.node, entry.seq); });
-  std::make_heap(ready_.begin(), ready_.end(), later);
+  const size_t held = ready_.size() + fifo_.size() - fifo_head_;
+  if (held - live_ready_ <= live_ready_ + 64) return;
+  auto stale = [](const ReadyEntry& entry) { return !is_live(entry.node, entry.seq); };
+  std::erase_if(ready_, stale);
+  std::make_heap(ready_.begin(), ready_.end(), Later{});
+  fifo_.erase(fifo_.begin(), fifo_.begin() + static_cast<ptrdiff_t>(fifo_head_));
+  fifo_head_ = 0;
+  std::erase_if(fifo_, stale);  // keeps the order
 }
 
 void TimerWheel::clear_slots() {
@@ -143,16 +184,14 @@ bool TimerWheel::cascade_earliest(uint64_t limit_ns) {
 
 WheelNode* TimerWheel::peek_due(uint64_t limit_ns) {
   for (;;) {
-    // Ready nodes all precede every slotted node, so the heap top is the minimum when present.
-    drop_stale_ready_top();
-    if (!ready_.empty()) return ready_.front().expires <= limit_ns ? ready_.front().node : nullptr;
+    // Ready nodes all precede every slotted node, so the ready front is the minimum if any.
+    if (const ReadyEntry* front = ready_front()) return front->expires <= limit_ns ? front->node : nullptr;
     if (!cascade_earliest(limit_ns)) return nullptr;
   }
 }
 
 uint64_t TimerWheel::next_expiry_bound() {
-  drop_stale_ready_top();
-  if (!ready_.empty()) return ready_.front().expires;
+  if (const ReadyEntry* front = ready_front()) return front->expires;
   const int level = lowest_occupied_level();
   if (level < 0) return UINT64_MAX;
   const unsigned slot = static_cast<unsigned>(std::countr_zero(occupied_[level]));

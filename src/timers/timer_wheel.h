@@ -5,7 +5,9 @@
 // 6-bit group k sits at level k, in the slot named by its own digit k. Every node in the wheel
 // is later than the current tick; nodes whose tick has been reached move to the ready heap, a
 // binary min-heap on (expires, seq), so firing order is exact to the nanosecond and ties break
-// by arm order. The current tick only moves to the start of the earliest occupied slot (or to
+// by arm order. Entries that reach the ready set in (expires, seq) order (a timer re-armed with
+// 0 ns, a run of periodic timers) skip the heap: they go to a FIFO that stays sorted, and the
+// earliest ready node is the smaller of the two fronts. The current tick only moves to the start of the earliest occupied slot (or to
 // "now" when the slots are empty), which keeps every placement valid.
 //
 // Cache layout (why it looks like this): at millions of armed timers every node is a cache
@@ -61,12 +63,14 @@ class TimerWheel {
   uint64_t next_expiry_bound();
   size_t size() const { return live_in_slots_ + live_ready_; }
   // Entries held, stale ones included (tests and memory accounting).
-  size_t entry_count() const { return slot_entries_ + ready_.size(); }
+  size_t entry_count() const { return slot_entries_ + ready_.size() + fifo_.size() - fifo_head_; }
 
   template <class Fn>
   void for_each(Fn&& fn) const {
     for (const ReadyEntry& entry : ready_)
       if (is_live(entry.node, entry.seq)) fn(entry.node);
+    for (size_t i = fifo_head_; i < fifo_.size(); ++i)
+      if (is_live(fifo_[i].node, fifo_[i].seq)) fn(fifo_[i].node);
     for (unsigned index = 0; index < kLevels * kSlots; ++index)
       for (const SlotEntry& entry : slots_[index])
         if (is_live(entry.node, entry.seq)) fn(entry.node);
@@ -85,16 +89,22 @@ class TimerWheel {
   static bool is_live(const WheelNode* node, uint64_t seq) {
     return seq != 0 && node->queued_seq.load(std::memory_order_relaxed) == seq;
   }
-  // Heap order for std::push_heap & co (a max-heap on "later"): the earliest entry on top.
-  static bool later(const ReadyEntry& a, const ReadyEntry& b) {
-    return a.expires != b.expires ? a.expires > b.expires : a.seq > b.seq;
-  }
+  // Heap order for std::push_heap & co (a max-heap on "later"): the earliest entry on top. A
+  // function object, so that the heap operations inline it.
+  struct Later {
+    bool operator()(const ReadyEntry& a, const ReadyEntry& b) const {
+      return a.expires != b.expires ? a.expires > b.expires : a.seq > b.seq;
+    }
+  };
 
   void place(WheelNode* node, uint64_t seq);
   bool cascade_earliest(uint64_t limit_ns);
   uint64_t slot_start_tick(unsigned level, unsigned slot) const;
   int lowest_occupied_level() const;
-  void drop_stale_ready_top();
+  void push_ready(WheelNode* node, uint64_t seq);
+  // The earliest live ready entry (stale fronts dropped on the way), or null.
+  const ReadyEntry* ready_front();
+  void pop_fifo_front();
   void rebuild_ready_if_stale();
   void clear_slots();
   void sweep(unsigned budget);
@@ -112,7 +122,11 @@ class TimerWheel {
   std::vector<SlotEntry> slots_[kLevels * kSlots];  // index level * kSlots + slot
   size_t slot_entries_ = 0;   // entries in all slots, stale and holes included
   size_t live_in_slots_ = 0;
-  std::vector<ReadyEntry> ready_;  // heap: every live node here has tick <= current_tick_
+  // The ready set: every live node here has tick <= current_tick_. `ready_` is a heap; `fifo_`
+  // (from fifo_head_ on) is sorted by (expires, seq) and takes entries arriving in order.
+  std::vector<ReadyEntry> ready_;
+  std::vector<ReadyEntry> fifo_;
+  size_t fifo_head_ = 0;
   size_t live_ready_ = 0;
   // The sweep's position: slot index, next entry to examine, next place to keep one at.
   unsigned sweep_index_ = 0;
