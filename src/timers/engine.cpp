@@ -1,5 +1,4 @@
 // The engine: creation and shutdown, clocks, per-vCPU worker threads, virtual time, listing.
-#include <sys/prctl.h>
 #include <time.h>
 
 #include <chrono>
@@ -13,9 +12,6 @@ namespace hourglass::timers {
 
 namespace {
 
-// Precision mode: the worker sleeps until this long before a near expiry, then spins.
-constexpr uint64_t kSpinWindowNs = 50'000;
-
 uint64_t read_clock(clockid_t id) {
   timespec ts{};
   clock_gettime(id, &ts);
@@ -24,12 +20,6 @@ uint64_t read_clock(clockid_t id) {
 
 bool earlier(const WheelNode* a, const WheelNode* b) {
   return a->expires != b->expires ? a->expires < b->expires : a->seq() < b->seq();
-}
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
 }
 
 }  // namespace
@@ -105,55 +95,6 @@ void TimerEngine::Impl::stop_workers() {
   pool.wake.notify_all();
   for (auto& worker : pool.workers) worker.join();
   pool.workers.clear();
-}
-
-// One worker per vCPU: pops due timers in (expiry, arm order) and sleeps until the next one.
-void TimerEngine::Impl::worker_main(uint32_t cpu) {
-  set_current_vcpu(cpu);
-  prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);  // wake within ~the requested nanosecond
-  CpuQueue& q = queue(cpu);
-  std::unique_lock<std::mutex> lock(q.mutex);
-  while (!q.stop.load(std::memory_order_acquire)) {
-    const uint64_t now = base_now();
-    if (WheelNode* node = q.wheel.peek_due(now)) {
-      auto* t = static_cast<TimerObj*>(node);
-      // The guard starts while t is still queued, i.e. before free_timer can unqueue and retire it.
-      std::optional<maps::EpochGuard> guard;
-      guard.emplace();
-      q.wheel.remove(t);
-      q.armed.store(q.wheel.size(), std::memory_order_relaxed);
-      t->running.fetch_add(1, std::memory_order_acq_rel);
-      q.busy = true;
-      lock.unlock();
-      fire_timer(t);
-      guard.reset();
-      lock.lock();
-      q.busy = false;
-      continue;
-    }
-    const uint64_t next = q.wheel.next_expiry_bound();
-    if (options.precision && next != UINT64_MAX && next - now <= kSpinWindowNs) {
-      // Spin (without the lock) to the expiry; an insert or stop ends the spin early.
-      q.sleep_until = next;
-      const uint32_t generation = q.generation.load(std::memory_order_acquire);
-      lock.unlock();
-      while (base_now() < next && q.generation.load(std::memory_order_acquire) == generation &&
-             !q.stop.load(std::memory_order_acquire)) {
-        cpu_relax();
-      }
-      lock.lock();
-      q.sleep_until = 0;
-      continue;
-    }
-    q.sleep_until = next;
-    if (next == UINT64_MAX) {
-      q.wake.wait(lock);
-    } else {
-      const uint64_t wake_at = options.precision ? next - kSpinWindowNs : next;
-      q.wake.wait_until(lock, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake_at)));
-    }
-    q.sleep_until = 0;
-  }
 }
 
 Status TimerEngine::advance(uint64_t ns) {

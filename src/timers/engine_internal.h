@@ -107,7 +107,7 @@ struct CpuQueue {
   uint64_t sleep_until = 0;  // worker's planned wake-up; 0 while it is awake
   bool busy = false;         // worker is running a callback
   std::atomic<bool> stop{false};
-  std::atomic<uint32_t> generation{0};  // bumped on insert: ends a precision spin early
+  std::atomic<uint32_t> generation{0};  // bumped by an insert before sleep_until: ends a spin
   std::atomic<uint64_t> armed{0};       // wheel.size(), readable without the mutex
   std::thread worker;
 };
@@ -157,7 +157,8 @@ struct TimerEngine::Impl {
 
   void start_workers();
   void stop_workers();
-  void worker_main(uint32_t cpu);
+  void worker_main(uint32_t cpu);  // worker.cpp
+  unsigned run_due_batch(CpuQueue& q, std::unique_lock<std::mutex>& lock, uint64_t now);
   void wq_worker_main(uint32_t index);
 
   TimerObj* pop_earliest_due(uint64_t t_ns, uint32_t* cpu);
