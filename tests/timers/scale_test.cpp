@@ -92,6 +92,40 @@ TEST_F(ScaleTest, OneMillionTimersArmAndCancel) {
   EXPECT_EQ(prog.refs.load(), 1u);
 }
 
+// Freed timers' objects are recycled while the wheel still holds stale entries for them (lazy
+// removal): those entries must never fire the new timers, which fire once each, on time.
+TEST_F(ScaleTest, RecycledTimerObjectsNeverFireThroughStaleEntries) {
+  constexpr uint32_t kTimers = 2000;
+  auto engine = TimerEngine::create(virtual_options());
+  MapHandle map = make_map(*engine, MapType::Array, kTimers);
+  std::vector<uint32_t> fired(kTimers, 0);
+  bool second_phase = false;
+  FakeCallback cb{prog, [&](maps::Map*, const void* key, void*) {
+                    if (!second_phase) ADD_FAILURE() << "a freed timer fired";
+                    ++fired[*static_cast<const uint32_t*>(key)];
+                  }};
+  auto arm_all = [&](uint64_t base_ns) {
+    for (uint32_t i = 0; i < kTimers; ++i) {
+      void* timer = timer_of(element(*map, i));
+      ASSERT_EQ(engine->timer_init(timer, map.get(), kClockMonotonic), 0);
+      ASSERT_EQ(engine->timer_set_callback(timer, cb.target(), &prog), 0);
+      ASSERT_EQ(engine->timer_start(timer, base_ns + i * 1000, 0), 0);
+    }
+  };
+  arm_all(3'600'000'000'000ull);  // an hour ahead: these entries go stale below
+  map->release_user();            // frees every timer, armed
+  map->acquire_user();
+  maps::synchronize();  // the objects are back in the pool...
+  maps::synchronize();
+  second_phase = true;
+  arm_all(1'000'000);  // ...and reused here, now due within a few milliseconds
+  ASSERT_EQ(engine->armed_count(), kTimers);
+  ASSERT_TRUE(engine->advance(2 * 3'600'000'000'000ull).ok());
+  for (uint32_t i = 0; i < kTimers; ++i) ASSERT_EQ(fired[i], 1u) << "timer " << i;
+  EXPECT_EQ(engine->fired_total(), kTimers);
+  EXPECT_EQ(engine->armed_count(), 0u);
+}
+
 // Every operation from several threads on a small hash map while callbacks fire, re-arm and
 // delete elements; a thread cycles the user reference. Counters must add up at the end.
 TEST_F(ScaleTest, StormOfOperationsWhileCallbacksFire) {
