@@ -33,7 +33,11 @@ void TimerWheel::place(WheelNode* node, uint64_t seq) {
   const unsigned level = highest_bit / kLevelBits;
   const unsigned slot = static_cast<unsigned>(tick >> (level * kLevelBits)) & (kSlots - 1);
   node->where = WheelNode::kSlot;
-  slots_[level * kSlots + slot].push_back(SlotEntry{node, seq});
+  std::vector<SlotEntry>& entries = slots_[level * kSlots + slot];
+  // Grow by half rather than double: a slot may hold millions of entries, and the slack is
+  // part of the memory every armed timer costs.
+  if (entries.size() == entries.capacity()) entries.reserve(entries.capacity() + entries.capacity() / 2 + 8);
+  entries.push_back(SlotEntry{node, seq});
   occupied_[level] |= uint64_t{1} << slot;
   ++slot_entries_;
   ++live_in_slots_;

@@ -11,9 +11,9 @@
 // - Early wake-up and a short spin. Waking from a timed sleep takes the kernel's timer lateness
 //   plus a context switch. The worker learns how late its own wake-ups are (a decaying maximum)
 //   and sleeps until that long before a near expiry, then spins the rest (a `pause` loop that an
-//   earlier insert or a stop ends). By default the window is capped at kDefaultSpinCapNs; with
-//   EngineOptions::precision it is at least kPrecisionSpinNs. Nothing spins when no timer is
-//   within the window.
+//   earlier insert or a stop ends). By default the window is capped at kDefaultSpinCapNs (20 us);
+//   with EngineOptions::precision it lies between kPrecisionSpinNs and kPrecisionSpinCapNs
+//   (50-200 us). Nothing spins when no timer is within the window.
 // - Batches. One clock read and one EpochGuard serve every timer due at that instant (up to
 //   kBatch), instead of one each per callback.
 #include <pthread.h>
@@ -32,6 +32,7 @@ namespace hourglass::timers {
 namespace {
 
 constexpr uint64_t kPrecisionSpinNs = 50'000;
+constexpr uint64_t kPrecisionSpinCapNs = 200'000;  // however late wake-ups have been lately
 constexpr uint64_t kDefaultSpinCapNs = 20'000;
 constexpr uint64_t kMinSpinNs = 2'000;
 constexpr uint64_t kBurstNs = 2'000'000;  // callbacks without a pause before leaving SCHED_FIFO
@@ -80,7 +81,8 @@ class WakeupLateness {
   void record(uint64_t late_ns) { estimate_ = std::max(late_ns, estimate_ - estimate_ / 16); }
   uint64_t spin_window(bool precision) const {
     const uint64_t window = estimate_ + estimate_ / 4 + kMinSpinNs;
-    return precision ? std::max(window, kPrecisionSpinNs) : std::min(window, kDefaultSpinCapNs);
+    return precision ? std::clamp(window, kPrecisionSpinNs, kPrecisionSpinCapNs)
+                     : std::min(window, kDefaultSpinCapNs);
   }
 
  private:
