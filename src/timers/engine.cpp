@@ -158,7 +158,7 @@ Status TimerEngine::advance_to(uint64_t t_ns) {
            !impl.virtual_now.compare_exchange_weak(now, t->expires, std::memory_order_acq_rel)) {
     }
     set_current_vcpu(cpu);
-    impl.fire_timer(t);
+    impl.fire_timer(t, impl.queue(cpu).fired);
   }
   set_current_vcpu(caller_cpu);
   impl.run_pending_wq_inline();
@@ -222,7 +222,9 @@ std::vector<TimerInfo> TimerEngine::list_timers() const {
 }
 
 uint64_t TimerEngine::fired_total() const {
-  return impl_->fired_total.load(std::memory_order_relaxed);
+  uint64_t total = 0;
+  for (auto& queue : impl_->queues) total += queue->fired.load(std::memory_order_relaxed);
+  return total;
 }
 
 uint64_t TimerEngine::armed_count() const {

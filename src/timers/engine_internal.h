@@ -109,6 +109,7 @@ struct CpuQueue {
   std::atomic<bool> stop{false};
   std::atomic<uint32_t> generation{0};  // bumped by an insert before sleep_until: ends a spin
   std::atomic<uint64_t> armed{0};       // wheel.size(), readable without the mutex
+  std::atomic<uint64_t> fired{0};       // callbacks run; written by one thread (fire_timer)
   std::thread worker;
 };
 
@@ -144,7 +145,6 @@ struct TimerEngine::Impl {
   std::vector<std::unique_ptr<CpuQueue>> queues;
   std::atomic<uint64_t> virtual_now;
   std::atomic<uint64_t> arm_seq{1};  // wheel entries need seqs != 0
-  std::atomic<uint64_t> fired_total{0};
   std::mutex advance_mutex;  // one advancing thread at a time (virtual time)
   std::mutex shutdown_mutex;
   bool shut_down = false;  // protected by shutdown_mutex
@@ -162,8 +162,9 @@ struct TimerEngine::Impl {
   void wq_worker_main(uint32_t index);
 
   TimerObj* pop_earliest_due(uint64_t t_ns, uint32_t* cpu);
-  // Runs one popped timer (caller holds an EpochGuard and incremented t->running).
-  void fire_timer(TimerObj* t);
+  // Runs one popped timer (caller holds an EpochGuard and incremented t->running), counting it
+  // in `fired` (its queue's counter; the caller is that counter's only writer).
+  void fire_timer(TimerObj* t, std::atomic<uint64_t>& fired);
   void fire_wq(WqObj* wq);
   // Both: the object was already taken out of its field.
   void free_timer(TimerObj* t);

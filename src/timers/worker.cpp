@@ -108,7 +108,7 @@ unsigned TimerEngine::Impl::run_due_batch(CpuQueue& q, std::unique_lock<std::mut
     t->running.fetch_add(1, std::memory_order_acq_rel);
     q.busy = true;
     lock.unlock();
-    fire_timer(t);
+    fire_timer(t, q.fired);
     lock.lock();
     q.busy = false;
     ++ran;
