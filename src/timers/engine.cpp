@@ -214,7 +214,7 @@ std::vector<TimerInfo> TimerEngine::list_timers() const {
     info.expires_ns = t->expires + offset;
     info.callback = t->callback && t->callback->name ? t->callback->name : "";
     info.program = t->prog ? t->prog->name() : "";
-    info.fire_count = t->fire_count.load(std::memory_order_relaxed);
+    info.fire_count = fire_count_of(timer_field_of(t)).load(std::memory_order_relaxed);
     info.cpu = t->cpu;
     infos.push_back(std::move(info));
   }

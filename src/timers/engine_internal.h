@@ -32,8 +32,10 @@
 
 namespace hourglass::timers {
 
-// One armed-or-not bpf_timer: 72 bytes (static_assert in timer_ops.cpp), allocated from the
-// engine's TimerPool. The small fields fill WheelNode's tail padding; keep them together.
+// One armed-or-not bpf_timer: exactly one cache line (static_assert in timer_ops.cpp), carved
+// line-aligned from the engine's TimerPool, so that a start or cancel among millions of armed
+// timers misses on one line of it. The small fields fill WheelNode's tail padding; keep them
+// together. The fire count lives in the field itself (see fire_count_of).
 struct TimerObj : WheelNode {
   uint8_t clock_id = 0;
   bool dead = false;                      // freed: every helper now returns -EINVAL
@@ -45,14 +47,13 @@ struct TimerObj : WheelNode {
   void* value = nullptr;                  // start of the map value holding the field
   const CallbackTarget* callback = nullptr;  // valid while `prog` is held
   ProgramRef* prog = nullptr;             // one reference, taken by set_callback
-  std::atomic<uint64_t> fire_count{0};
 
   // Back to the state of a new object, for reuse by the pool. queued_seq is already 0 (freed
   // timers are unqueued) and is left alone: stale wheel entries may read it concurrently.
   void reset() noexcept;
 };
 
-// Fixed-size slab of TimerObj in 2 MiB chunks (transparent huge pages from the second chunk
+// Fixed-size slab of TimerObj in 2 MiB chunks (transparent huge pages from the ninth chunk
 // on): dense objects, no allocator header per timer, few TLB misses at millions of timers.
 // Memory is reused but never returned before the pool dies, which is what makes lazy removal
 // from the wheels safe: a stale wheel entry may point at a freed (or recycled) object and read
@@ -178,6 +179,16 @@ struct TimerEngine::Impl {
 template <class T>
 std::atomic_ref<T*> field_slot(void* field) {
   return std::atomic_ref<T*>(*static_cast<T**>(field));
+}
+
+// A bpf_timer field's second word: how often the timer in it fired (for list_timers). Hidden
+// from programs and applications like the whole field; kept here rather than in TimerObj to
+// keep the object one cache line, on a line the fire path touches anyway (the value's).
+inline std::atomic_ref<uint64_t> fire_count_of(void* field) {
+  return std::atomic_ref<uint64_t>(static_cast<uint64_t*>(field)[1]);
+}
+inline void* timer_field_of(const TimerObj* t) {
+  return static_cast<char*>(t->value) + t->map->attr().record.timer_off;
 }
 
 void wait_until_idle(std::atomic<uint32_t>& running);

@@ -9,8 +9,8 @@
 
 namespace hourglass::timers {
 
-// The memory goal is <= 100 bytes per armed timer in all (object + wheel entry, docs/timers.md).
-static_assert(sizeof(TimerObj) <= 72, "a timer object must stay small (10M armed timers)");
+// One cache line per timer; <= 100 bytes per armed timer in all with its wheel entry.
+static_assert(sizeof(TimerObj) == 64, "a timer object is one cache line (docs/timers.md)");
 
 thread_local TimerObj* tls_running_timer = nullptr;
 thread_local uint32_t tls_async_depth = 0;
@@ -62,6 +62,10 @@ long TimerEngine::timer_init(void* field, maps::Map* map, uint64_t flags) {
     TimerPool::free(t);  // never published, never queued: no reader can hold it
     return -EBUSY;
   }
+  // A new timer counts its fires from 0 (an array element keeps the field across timers). It
+  // cannot fire before this store unless another thread started it in the meantime, which
+  // would only cost the listing one count.
+  fire_count_of(field).store(0, std::memory_order_relaxed);
   // Kernel bug 6: a uref release that ran before our publish could not see the timer, so check
   // the user count only after publishing (full barrier), and take the timer back if it is zero.
   std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -206,7 +210,7 @@ void TimerEngine::Impl::free_timer(TimerObj* t) {
 // Counters are bumped with a plain load and store (no locked instruction on the fire path):
 // `fired` has one writer (the queue's worker, or the advancing thread under virtual time), and
 // a timer's callbacks run one at a time save for a start racing the worker's pop, where a lost
-// increment of the introspection count is the price.
+// increment of the introspection count (the field's fire count) is the price.
 static void bump(std::atomic<uint64_t>& counter) {
   counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
@@ -229,8 +233,10 @@ void TimerEngine::Impl::fire_timer(TimerObj* t, std::atomic<uint64_t>& fired) {
     }
   }
   if (callback != nullptr) {
-    bump(t->fire_count);
     bump(fired);
+    std::atomic_ref<uint64_t> fire_count =
+        fire_count_of(static_cast<char*>(value) + map->attr().record.timer_off);
+    fire_count.store(fire_count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     uint32_t index_scratch = 0;
     const void* key = map->key_of_value(value, &index_scratch);
     TimerObj* const outer = tls_running_timer;

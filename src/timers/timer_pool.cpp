@@ -9,6 +9,8 @@ namespace hourglass::timers {
 
 namespace {
 
+constexpr uint64_t kSmallPageChunks = 8;
+
 struct ChunkHeader {
   TimerPool* pool;
   void* next_chunk;  // the pool's chunks form a list through their headers
@@ -42,7 +44,6 @@ void TimerObj::reset() noexcept {
   value = nullptr;
   callback = nullptr;
   prog = nullptr;
-  fire_count.store(0, std::memory_order_relaxed);
 }
 
 TimerPool* TimerPool::create() { return new TimerPool(); }
@@ -58,9 +59,10 @@ TimerPool::~TimerPool() {
 bool TimerPool::add_chunk() noexcept {
   void* chunk = map_aligned_chunk();
   if (chunk == nullptr) return false;
-  // The first chunk stays in small pages, so that a runtime with a few timers does not pay for
-  // a whole huge page; from the second on, huge pages save a TLB miss per timer operation.
-  if (chunks_ != nullptr) madvise(chunk, kChunkBytes, MADV_HUGEPAGE);
+  // The first chunks (up to ~250k timers) stay in small pages, so that a runtime with a few
+  // timers does not pay for whole huge pages; beyond, where every timer operation would miss
+  // the TLB, huge pages save that miss.
+  if (chunk_count_ >= kSmallPageChunks) madvise(chunk, kChunkBytes, MADV_HUGEPAGE);
   *static_cast<ChunkHeader*>(chunk) = ChunkHeader{this, chunks_};
   chunks_ = chunk;
   ++chunk_count_;
