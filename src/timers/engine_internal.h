@@ -74,16 +74,15 @@ class TimerPool {
  private:
   TimerPool() = default;
   ~TimerPool();
-  void drop_ref() noexcept;
   bool add_chunk() noexcept;
 
-  mutable std::mutex mutex_;  // protects free_list_, bump_, bump_end_, chunks_, chunk_count_
+  mutable std::mutex mutex_;  // protects everything below
   TimerObj* free_list_ = nullptr;  // linked through TimerObj::value
   char* bump_ = nullptr;           // next never-used object in the newest chunk
   char* bump_end_ = nullptr;
   void* chunks_ = nullptr;  // newest chunk; each header links the previous one
   uint64_t chunk_count_ = 0;
-  std::atomic<uint64_t> refs_{1};
+  uint64_t refs_ = 1;  // the engine's, plus one per allocated object
 };
 
 // One bpf_wq.

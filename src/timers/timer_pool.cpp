@@ -75,18 +75,21 @@ TimerObj* TimerPool::allocate() noexcept {
   TimerObj* t = nullptr;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    ++refs_;
     if (free_list_ != nullptr) {
       t = free_list_;
       free_list_ = static_cast<TimerObj*>(t->value);
     } else {
       if (bump_ == nullptr || bump_end_ - bump_ < static_cast<ptrdiff_t>(sizeof(TimerObj))) {
-        if (!add_chunk()) return nullptr;
+        if (!add_chunk()) {
+          --refs_;
+          return nullptr;
+        }
       }
       t = new (bump_) TimerObj;  // constructed once; reset() on every reuse
       bump_ += sizeof(TimerObj);
     }
   }
-  refs_.fetch_add(1, std::memory_order_relaxed);
   t->reset();
   return t;
 }
@@ -95,18 +98,23 @@ void TimerPool::free(void* object) noexcept {
   auto* t = static_cast<TimerObj*>(object);
   const auto chunk = reinterpret_cast<uintptr_t>(object) & ~(uintptr_t{kChunkBytes} - 1);
   TimerPool* pool = reinterpret_cast<ChunkHeader*>(chunk)->pool;
+  bool last = false;
   {
     std::lock_guard<std::mutex> lock(pool->mutex_);
     t->value = pool->free_list_;
     pool->free_list_ = t;
+    last = --pool->refs_ == 0;
   }
-  pool->drop_ref();
+  if (last) delete pool;
 }
 
-void TimerPool::release_owner() noexcept { drop_ref(); }
-
-void TimerPool::drop_ref() noexcept {
-  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+void TimerPool::release_owner() noexcept {
+  bool last = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    last = --refs_ == 0;
+  }
+  if (last) delete this;
 }
 
 uint64_t TimerPool::bytes_mapped() const noexcept {
