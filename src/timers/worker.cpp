@@ -11,7 +11,7 @@
 // - Early wake-up and a short spin. Waking from a timed sleep takes the kernel's timer lateness
 //   plus a context switch. The worker learns how late its own wake-ups are (a decaying maximum)
 //   and sleeps until that long before a near expiry, then spins the rest (a `pause` loop that an
-//   earlier insert or a stop ends). By default the window is capped at kDefaultSpinCapNs (20 us);
+//   earlier insert or a stop ends). By default the window is capped at kDefaultSpinCapNs (50 us);
 //   with EngineOptions::precision it lies between kPrecisionSpinNs and kPrecisionSpinCapNs
 //   (50-200 us). Nothing spins when no timer is within the window.
 // - Batches. One clock read and one EpochGuard serve every timer due at that instant (up to
@@ -33,7 +33,7 @@ namespace {
 
 constexpr uint64_t kPrecisionSpinNs = 50'000;
 constexpr uint64_t kPrecisionSpinCapNs = 200'000;  // however late wake-ups have been lately
-constexpr uint64_t kDefaultSpinCapNs = 20'000;
+constexpr uint64_t kDefaultSpinCapNs = 50'000;
 constexpr uint64_t kMinSpinNs = 2'000;
 constexpr uint64_t kBurstNs = 2'000'000;  // callbacks without a pause before leaving SCHED_FIFO
 constexpr unsigned kBatch = 64;           // callbacks per clock read / epoch guard at most
