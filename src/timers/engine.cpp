@@ -1,5 +1,4 @@
 // The engine: creation and shutdown, clocks, per-vCPU worker threads, virtual time, listing.
-#include <sys/prctl.h>
 #include <time.h>
 
 #include <chrono>
@@ -13,9 +12,6 @@ namespace hourglass::timers {
 
 namespace {
 
-// Precision mode: the worker sleeps until this long before a near expiry, then spins.
-constexpr uint64_t kSpinWindowNs = 50'000;
-
 uint64_t read_clock(clockid_t id) {
   timespec ts{};
   clock_gettime(id, &ts);
@@ -23,22 +19,21 @@ uint64_t read_clock(clockid_t id) {
 }
 
 bool earlier(const WheelNode* a, const WheelNode* b) {
-  return a->expires != b->expires ? a->expires < b->expires : a->seq < b->seq;
-}
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
+  return a->expires != b->expires ? a->expires < b->expires : a->seq() < b->seq();
 }
 
 }  // namespace
 
 TimerEngine::Impl::Impl(const EngineOptions& opts)
-    : options(opts), virtual_now(opts.virtual_start_ns) {
+    : options(opts), pool_of_timers(TimerPool::create()), virtual_now(opts.virtual_start_ns) {
   if (options.ncpus == 0) options.ncpus = 1;
   const uint64_t start = options.virtual_time ? options.virtual_start_ns : read_clock(CLOCK_MONOTONIC);
   for (uint32_t cpu = 0; cpu < options.ncpus; ++cpu) queues.push_back(std::make_unique<CpuQueue>(start));
+}
+
+TimerEngine::Impl::~Impl() {
+  queues.clear();
+  if (pool_of_timers) pool_of_timers->release_owner();
 }
 
 uint64_t TimerEngine::Impl::clock_now(uint32_t clock_id) const {
@@ -102,55 +97,6 @@ void TimerEngine::Impl::stop_workers() {
   pool.workers.clear();
 }
 
-// One worker per vCPU: pops due timers in (expiry, arm order) and sleeps until the next one.
-void TimerEngine::Impl::worker_main(uint32_t cpu) {
-  set_current_vcpu(cpu);
-  prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);  // wake within ~the requested nanosecond
-  CpuQueue& q = queue(cpu);
-  std::unique_lock<std::mutex> lock(q.mutex);
-  while (!q.stop.load(std::memory_order_acquire)) {
-    const uint64_t now = base_now();
-    if (WheelNode* node = q.wheel.peek_due(now)) {
-      auto* t = static_cast<TimerObj*>(node);
-      // The guard starts while t is still queued, i.e. before free_timer can unqueue and retire it.
-      std::optional<maps::EpochGuard> guard;
-      guard.emplace();
-      q.wheel.remove(t);
-      q.armed.store(q.wheel.size(), std::memory_order_relaxed);
-      t->running.fetch_add(1, std::memory_order_acq_rel);
-      q.busy = true;
-      lock.unlock();
-      fire_timer(t);
-      guard.reset();
-      lock.lock();
-      q.busy = false;
-      continue;
-    }
-    const uint64_t next = q.wheel.next_expiry_bound();
-    if (options.precision && next != UINT64_MAX && next - now <= kSpinWindowNs) {
-      // Spin (without the lock) to the expiry; an insert or stop ends the spin early.
-      q.sleep_until = next;
-      const uint32_t generation = q.generation.load(std::memory_order_acquire);
-      lock.unlock();
-      while (base_now() < next && q.generation.load(std::memory_order_acquire) == generation &&
-             !q.stop.load(std::memory_order_acquire)) {
-        cpu_relax();
-      }
-      lock.lock();
-      q.sleep_until = 0;
-      continue;
-    }
-    q.sleep_until = next;
-    if (next == UINT64_MAX) {
-      q.wake.wait(lock);
-    } else {
-      const uint64_t wake_at = options.precision ? next - kSpinWindowNs : next;
-      q.wake.wait_until(lock, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake_at)));
-    }
-    q.sleep_until = 0;
-  }
-}
-
 Status TimerEngine::advance(uint64_t ns) {
   if (!impl_->options.virtual_time) return make_error(EINVAL, "advance: the engine runs on real time");
   const uint64_t now = impl_->virtual_now.load(std::memory_order_acquire);
@@ -212,7 +158,7 @@ Status TimerEngine::advance_to(uint64_t t_ns) {
            !impl.virtual_now.compare_exchange_weak(now, t->expires, std::memory_order_acq_rel)) {
     }
     set_current_vcpu(cpu);
-    impl.fire_timer(t);
+    impl.fire_timer(t, impl.queue(cpu).fired);
   }
   set_current_vcpu(caller_cpu);
   impl.run_pending_wq_inline();
@@ -262,10 +208,13 @@ std::vector<TimerInfo> TimerEngine::list_timers() const {
     const auto* key = static_cast<const uint8_t*>(t->map->key_of_value(t->value, &index_scratch));
     if (key) info.key.assign(key, key + t->map->attr().key_size);
     info.clock_id = t->clock_id;
-    info.expires_ns = t->expires + static_cast<uint64_t>(t->clock_offset);
+    // The timer's clock minus the base clock now (a REALTIME step since arming shows here).
+    const bool base_clock = impl.options.virtual_time || t->clock_id == kClockMonotonic;
+    const uint64_t offset = base_clock ? 0 : impl.clock_now(t->clock_id) - impl.base_now();
+    info.expires_ns = t->expires + offset;
     info.callback = t->callback && t->callback->name ? t->callback->name : "";
     info.program = t->prog ? t->prog->name() : "";
-    info.fire_count = t->fire_count.load(std::memory_order_relaxed);
+    info.fire_count = fire_count_of(timer_field_of(t)).load(std::memory_order_relaxed);
     info.cpu = t->cpu;
     infos.push_back(std::move(info));
   }
@@ -273,7 +222,9 @@ std::vector<TimerInfo> TimerEngine::list_timers() const {
 }
 
 uint64_t TimerEngine::fired_total() const {
-  return impl_->fired_total.load(std::memory_order_relaxed);
+  uint64_t total = 0;
+  for (auto& queue : impl_->queues) total += queue->fired.load(std::memory_order_relaxed);
+  return total;
 }
 
 uint64_t TimerEngine::armed_count() const {

@@ -32,20 +32,57 @@
 
 namespace hourglass::timers {
 
-// One armed-or-not bpf_timer. ~120 bytes (static_assert in timer_ops.cpp).
+// One armed-or-not bpf_timer: exactly one cache line (static_assert in timer_ops.cpp), carved
+// line-aligned from the engine's TimerPool, so that a start or cancel among millions of armed
+// timers misses on one line of it. The small fields fill WheelNode's tail padding; keep them
+// together. The fire count lives in the field itself (see fire_count_of).
 struct TimerObj : WheelNode {
-  TinyLock lock;  // protects dead, callback, prog, cpu (cpu also needs the queue mutex to change)
-  std::atomic<uint32_t> running{0};    // callbacks of this timer executing right now
-  std::atomic<int32_t> cancelling{0};  // callbacks cancelling this timer (6.10 -EDEADLK rule)
-  uint32_t cpu = 0;                    // queue that holds it, or held it last
   uint8_t clock_id = 0;
-  bool dead = false;                   // freed: every helper now returns -EINVAL
-  maps::Map* map = nullptr;            // no reference: the map frees its timers before dying
-  void* value = nullptr;               // start of the map value holding the field
+  bool dead = false;                      // freed: every helper now returns -EINVAL
+  uint16_t cpu = 0;                       // queue that holds it, or held it last
+  std::atomic<int16_t> cancelling{0};     // callbacks cancelling this timer (6.10 -EDEADLK rule)
+  TinyLock lock;  // protects dead, callback, prog, cpu (cpu also needs the queue mutex to change)
+  std::atomic<uint32_t> running{0};       // callbacks of this timer executing right now
+  maps::Map* map = nullptr;               // no reference: the map frees its timers before dying
+  void* value = nullptr;                  // start of the map value holding the field
   const CallbackTarget* callback = nullptr;  // valid while `prog` is held
-  ProgramRef* prog = nullptr;          // one reference, taken by set_callback
-  int64_t clock_offset = 0;            // timer clock minus base clock at arm time (listing)
-  std::atomic<uint64_t> fire_count{0};
+  ProgramRef* prog = nullptr;             // one reference, taken by set_callback
+
+  // Back to the state of a new object, for reuse by the pool. queued_seq is already 0 (freed
+  // timers are unqueued) and is left alone: stale wheel entries may read it concurrently.
+  void reset() noexcept;
+};
+
+// Fixed-size slab of TimerObj in 2 MiB chunks (transparent huge pages from the ninth chunk
+// on): dense objects, no allocator header per timer, few TLB misses at millions of timers.
+// Memory is reused but never returned before the pool dies, which is what makes lazy removal
+// from the wheels safe: a stale wheel entry may point at a freed (or recycled) object and read
+// its queued_seq. The pool lives until the engine is gone and every object has come back
+// (`refs`: one for the engine plus one per allocated object), since epoch reclamation may free
+// the last timers after the engine's destruction.
+class TimerPool {
+ public:
+  static TimerPool* create();
+  TimerObj* allocate() noexcept;          // null when out of memory
+  static void free(void* object) noexcept;  // epoch free function: back to its own pool
+  void release_owner() noexcept;          // the engine is gone
+  uint64_t bytes_mapped() const noexcept;
+
+  static constexpr size_t kChunkBytes = size_t{2} << 20;
+  static constexpr size_t kHeaderBytes = 64;  // the owning pool pointer, at the chunk's start
+
+ private:
+  TimerPool() = default;
+  ~TimerPool();
+  bool add_chunk() noexcept;
+
+  mutable std::mutex mutex_;  // protects everything below
+  TimerObj* free_list_ = nullptr;  // linked through TimerObj::value
+  char* bump_ = nullptr;           // next never-used object in the newest chunk
+  char* bump_end_ = nullptr;
+  void* chunks_ = nullptr;  // newest chunk; each header links the previous one
+  uint64_t chunk_count_ = 0;
+  uint64_t refs_ = 1;  // the engine's, plus one per allocated object
 };
 
 // One bpf_wq.
@@ -70,8 +107,9 @@ struct CpuQueue {
   uint64_t sleep_until = 0;  // worker's planned wake-up; 0 while it is awake
   bool busy = false;         // worker is running a callback
   std::atomic<bool> stop{false};
-  std::atomic<uint32_t> generation{0};  // bumped on insert: ends a precision spin early
+  std::atomic<uint32_t> generation{0};  // bumped by an insert before sleep_until: ends a spin
   std::atomic<uint64_t> armed{0};       // wheel.size(), readable without the mutex
+  std::atomic<uint64_t> fired{0};       // callbacks run; written by one thread (fire_timer)
   std::thread worker;
 };
 
@@ -98,11 +136,15 @@ extern thread_local uint32_t tls_async_depth;
 struct TimerEngine::Impl {
   explicit Impl(const EngineOptions& opts);
 
+  ~Impl();
+
   EngineOptions options;
+  // Owned jointly with the timers it holds (see TimerPool); ~Impl destroys the queues (whose
+  // wheels may hold stale entries into the pool) before releasing it.
+  TimerPool* pool_of_timers;
   std::vector<std::unique_ptr<CpuQueue>> queues;
   std::atomic<uint64_t> virtual_now;
-  std::atomic<uint64_t> arm_seq{0};
-  std::atomic<uint64_t> fired_total{0};
+  std::atomic<uint64_t> arm_seq{1};  // wheel entries need seqs != 0
   std::mutex advance_mutex;  // one advancing thread at a time (virtual time)
   std::mutex shutdown_mutex;
   bool shut_down = false;  // protected by shutdown_mutex
@@ -115,12 +157,14 @@ struct TimerEngine::Impl {
 
   void start_workers();
   void stop_workers();
-  void worker_main(uint32_t cpu);
+  void worker_main(uint32_t cpu);  // worker.cpp
+  unsigned run_due_batch(CpuQueue& q, std::unique_lock<std::mutex>& lock, uint64_t now);
   void wq_worker_main(uint32_t index);
 
   TimerObj* pop_earliest_due(uint64_t t_ns, uint32_t* cpu);
-  // Runs one popped timer (caller holds an EpochGuard and incremented t->running).
-  void fire_timer(TimerObj* t);
+  // Runs one popped timer (caller holds an EpochGuard and incremented t->running), counting it
+  // in `fired` (its queue's counter; the caller is that counter's only writer).
+  void fire_timer(TimerObj* t, std::atomic<uint64_t>& fired);
   void fire_wq(WqObj* wq);
   // Both: the object was already taken out of its field.
   void free_timer(TimerObj* t);
@@ -134,6 +178,16 @@ struct TimerEngine::Impl {
 template <class T>
 std::atomic_ref<T*> field_slot(void* field) {
   return std::atomic_ref<T*>(*static_cast<T**>(field));
+}
+
+// A bpf_timer field's second word: how often the timer in it fired (for list_timers). Hidden
+// from programs and applications like the whole field; kept here rather than in TimerObj to
+// keep the object one cache line, on a line the fire path touches anyway (the value's).
+inline std::atomic_ref<uint64_t> fire_count_of(void* field) {
+  return std::atomic_ref<uint64_t>(static_cast<uint64_t*>(field)[1]);
+}
+inline void* timer_field_of(const TimerObj* t) {
+  return static_cast<char*>(t->value) + t->map->attr().record.timer_off;
 }
 
 void wait_until_idle(std::atomic<uint32_t>& running);

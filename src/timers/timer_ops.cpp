@@ -9,7 +9,8 @@
 
 namespace hourglass::timers {
 
-static_assert(sizeof(TimerObj) <= 128, "a timer object must stay small (10M armed timers)");
+// One cache line per timer; <= 100 bytes per armed timer in all with its wheel entry.
+static_assert(sizeof(TimerObj) == 64, "a timer object is one cache line (docs/timers.md)");
 
 thread_local TimerObj* tls_running_timer = nullptr;
 thread_local uint32_t tls_async_depth = 0;
@@ -21,8 +22,6 @@ bool valid_clock(uint32_t clock_id) {
 }
 
 uint64_t saturating_add(uint64_t a, uint64_t b) { return b > UINT64_MAX - a ? UINT64_MAX : a + b; }
-
-void delete_timer(void* object) { delete static_cast<TimerObj*>(object); }
 
 }  // namespace
 
@@ -52,17 +51,21 @@ long TimerEngine::timer_init(void* field, maps::Map* map, uint64_t flags) {
   maps::EpochGuard guard;  // the element (and its key) stay readable for the liveness check
   auto slot = field_slot<TimerObj>(field);
   if (slot.load(std::memory_order_acquire) != nullptr) return -EBUSY;
-  auto* t = new (std::nothrow) TimerObj;
+  TimerObj* t = impl_->pool_of_timers->allocate();
   if (t == nullptr) return -ENOMEM;
   t->map = map;
   t->value = static_cast<char*>(field) - map->attr().record.timer_off;
   t->clock_id = static_cast<uint8_t>(flags);
-  t->cpu = impl_->arming_cpu();
+  t->cpu = static_cast<uint16_t>(impl_->arming_cpu());
   TimerObj* expected = nullptr;
   if (!slot.compare_exchange_strong(expected, t, std::memory_order_acq_rel)) {
-    delete t;  // never published
+    TimerPool::free(t);  // never published, never queued: no reader can hold it
     return -EBUSY;
   }
+  // A new timer counts its fires from 0 (an array element keeps the field across timers). It
+  // cannot fire before this store unless another thread started it in the meantime, which
+  // would only cost the listing one count.
+  fire_count_of(field).store(0, std::memory_order_relaxed);
   // Kernel bug 6: a uref release that ran before our publish could not see the timer, so check
   // the user count only after publishing (full barrier), and take the timer back if it is zero.
   std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -115,9 +118,9 @@ long TimerEngine::timer_start(void* field, uint64_t nsecs, uint64_t flags) {
     // REALTIME/BOOTTIME expiry is converted once, here: later jumps of those clocks are not
     // followed (docs/timers.md).
     const uint64_t clock_now = impl.clock_now(t->clock_id);
-    const uint64_t base_now = impl.options.virtual_time ? clock_now : impl.base_now();
+    const uint64_t base_now =
+        impl.options.virtual_time || t->clock_id == kClockMonotonic ? clock_now : impl.base_now();
     const uint64_t expires_on_clock = (flags & kTimerAbs) ? nsecs : saturating_add(clock_now, nsecs);
-    const int64_t offset = static_cast<int64_t>(clock_now - base_now);
     uint64_t expires = base_now;
     if (expires_on_clock > clock_now) expires = saturating_add(base_now, expires_on_clock - clock_now);
     // Fire on the arming vCPU (CPU_PIN or not), except that a timer whose callback is running
@@ -132,14 +135,13 @@ long TimerEngine::timer_start(void* field, uint64_t nsecs, uint64_t flags) {
     target = &impl.queue(cpu);
     std::lock_guard<std::mutex> queue_lock(target->mutex);
     target->wheel.remove(t);
-    t->cpu = cpu;
+    t->cpu = static_cast<uint16_t>(cpu);
     t->expires = expires;
-    t->clock_offset = offset;
-    t->seq = impl.arm_seq.fetch_add(1, std::memory_order_relaxed);
-    target->wheel.insert(t, base_now);
+    target->wheel.insert(t, impl.arm_seq.fetch_add(1, std::memory_order_relaxed), base_now);
     target->armed.store(target->wheel.size(), std::memory_order_relaxed);
-    target->generation.fetch_add(1, std::memory_order_release);
+    // Only an expiry before the worker's planned wake-up (or spin target) concerns it.
     wake_worker = target->sleep_until != 0 && expires < target->sleep_until;
+    if (wake_worker) target->generation.fetch_add(1, std::memory_order_release);
   }
   if (wake_worker) target->wake.notify_one();
   return 0;
@@ -202,10 +204,18 @@ void TimerEngine::Impl::free_timer(TimerObj* t) {
   // own, or another's: kernel bug 8) never block; the worker's EpochGuard keeps the memory valid
   // until it is done, and a dead timer's callback is never started again.
   if (tls_async_depth == 0) wait_until_idle(t->running);
-  maps::retire(t, delete_timer);
+  maps::retire(t, TimerPool::free);
 }
 
-void TimerEngine::Impl::fire_timer(TimerObj* t) {
+// Counters are bumped with a plain load and store (no locked instruction on the fire path):
+// `fired` has one writer (the queue's worker, or the advancing thread under virtual time), and
+// a timer's callbacks run one at a time save for a start racing the worker's pop, where a lost
+// increment of the introspection count (the field's fire count) is the price.
+static void bump(std::atomic<uint64_t>& counter) {
+  counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void TimerEngine::Impl::fire_timer(TimerObj* t, std::atomic<uint64_t>& fired) {
   const CallbackTarget* callback = nullptr;
   ProgramRef* prog = nullptr;
   maps::Map* map = nullptr;
@@ -223,8 +233,10 @@ void TimerEngine::Impl::fire_timer(TimerObj* t) {
     }
   }
   if (callback != nullptr) {
-    t->fire_count.fetch_add(1, std::memory_order_relaxed);
-    fired_total.fetch_add(1, std::memory_order_relaxed);
+    bump(fired);
+    std::atomic_ref<uint64_t> fire_count =
+        fire_count_of(static_cast<char*>(value) + map->attr().record.timer_off);
+    fire_count.store(fire_count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     uint32_t index_scratch = 0;
     const void* key = map->key_of_value(value, &index_scratch);
     TimerObj* const outer = tls_running_timer;

@@ -75,7 +75,10 @@ TEST_P(TimerScenarios, GarbageInTimerBytesFromTheApplicationIsIgnored) {
   ASSERT_TRUE(array.update(&key, garbage.data()).ok());
   auto value = array.lookup(&key);
   ASSERT_TRUE(value.ok());
-  EXPECT_EQ((*value)[0], 0xf3);
+  // The update copies the value, then frees the timer (the kernel's order too): a callback that
+  // fires in between (the first expiry is 1 ms after start_periodic, and a loaded machine may
+  // stall this thread that long) adds one to the counter's low byte after the copy.
+  EXPECT_TRUE((*value)[0] == 0xf3 || (*value)[0] == 0xf4) << int{(*value)[0]};
   for (size_t i = 8; i < 24; ++i) EXPECT_EQ((*value)[i], 0) << "timer byte " << i;
   runtime_->quiesce_timers();
   int count = global<int>(object, "periodic_count");

@@ -35,10 +35,10 @@ TEST(TimerWheelTest, PopsInExpiryThenSequenceOrderAgainstAReference) {
     if (action < 5 && next_free < nodes.size()) {
       WheelNode* node = &nodes[next_free++];
       node->expires = now + random_delay();
-      node->seq = seq++;
-      wheel.insert(node, now);
-      reference.emplace(node->expires, node->seq);
-      by_key[{node->expires, node->seq}] = node;
+      const uint64_t node_seq = ++seq;
+      wheel.insert(node, node_seq, now);
+      reference.emplace(node->expires, node_seq);
+      by_key[{node->expires, node_seq}] = node;
     } else if (action < 7 && !reference.empty()) {
       auto it = std::next(reference.begin(), static_cast<long>(rng() % reference.size()));
       WheelNode* node = by_key[*it];
@@ -50,7 +50,7 @@ TEST(TimerWheelTest, PopsInExpiryThenSequenceOrderAgainstAReference) {
       now += random_delay() / 1000;
       while (WheelNode* due = wheel.peek_due(now)) {
         ASSERT_FALSE(reference.empty());
-        ASSERT_EQ(std::make_pair(due->expires, due->seq), *reference.begin());
+        ASSERT_EQ(std::make_pair(due->expires, due->seq()), *reference.begin());
         ASSERT_LE(due->expires, now);
         wheel.remove(due);
         by_key.erase(*reference.begin());
@@ -90,6 +90,40 @@ TEST_F(ScaleTest, OneMillionTimersArmAndCancel) {
   map->release_user();  // frees the other half, armed
   EXPECT_EQ(engine->armed_count(), 0u);
   EXPECT_EQ(prog.refs.load(), 1u);
+}
+
+// Freed timers' objects are recycled while the wheel still holds stale entries for them (lazy
+// removal): those entries must never fire the new timers, which fire once each, on time.
+TEST_F(ScaleTest, RecycledTimerObjectsNeverFireThroughStaleEntries) {
+  constexpr uint32_t kTimers = 2000;
+  auto engine = TimerEngine::create(virtual_options());
+  MapHandle map = make_map(*engine, MapType::Array, kTimers);
+  std::vector<uint32_t> fired(kTimers, 0);
+  bool second_phase = false;
+  FakeCallback cb{prog, [&](maps::Map*, const void* key, void*) {
+                    if (!second_phase) ADD_FAILURE() << "a freed timer fired";
+                    ++fired[*static_cast<const uint32_t*>(key)];
+                  }};
+  auto arm_all = [&](uint64_t base_ns) {
+    for (uint32_t i = 0; i < kTimers; ++i) {
+      void* timer = timer_of(element(*map, i));
+      ASSERT_EQ(engine->timer_init(timer, map.get(), kClockMonotonic), 0);
+      ASSERT_EQ(engine->timer_set_callback(timer, cb.target(), &prog), 0);
+      ASSERT_EQ(engine->timer_start(timer, base_ns + i * 1000, 0), 0);
+    }
+  };
+  arm_all(3'600'000'000'000ull);  // an hour ahead: these entries go stale below
+  map->release_user();            // frees every timer, armed
+  map->acquire_user();
+  maps::synchronize();  // the objects are back in the pool...
+  maps::synchronize();
+  second_phase = true;
+  arm_all(1'000'000);  // ...and reused here, now due within a few milliseconds
+  ASSERT_EQ(engine->armed_count(), kTimers);
+  ASSERT_TRUE(engine->advance(2 * 3'600'000'000'000ull).ok());
+  for (uint32_t i = 0; i < kTimers; ++i) ASSERT_EQ(fired[i], 1u) << "timer " << i;
+  EXPECT_EQ(engine->fired_total(), kTimers);
+  EXPECT_EQ(engine->armed_count(), 0u);
 }
 
 // Every operation from several threads on a small hash map while callbacks fire, re-arm and

@@ -1,0 +1,169 @@
+// The per-vCPU worker thread: the engine's "softirq". It pops due timers in (expiry, arm order),
+// runs their callbacks, and otherwise sleeps until the next expiry.
+//
+// Lateness, and what the worker does about it (docs/timers.md, "Threads"):
+// - Priority. The kernel runs timer callbacks from the timer interrupt's softirq, ahead of every
+//   task; a worker with ordinary priority waits for the scheduler on a busy machine. So the
+//   worker sleeps at SCHED_FIFO priority 1 when the process may use it (root, CAP_SYS_NICE or an
+//   RLIMIT_RTPRIO), which makes its wake-up preempt ordinary tasks. Like the kernel handing a
+//   long softirq run to ksoftirqd, a worker that has run callbacks for kBurstNs without a pause
+//   drops to SCHED_OTHER until it next goes idle, so a callback storm cannot starve the machine.
+// - Early wake-up and a short spin. Waking from a timed sleep takes the kernel's timer lateness
+//   plus a context switch. The worker learns how late its own wake-ups are (a decaying maximum)
+//   and sleeps until that long before a near expiry, then spins the rest (a `pause` loop that an
+//   earlier insert or a stop ends). By default the window is capped at kDefaultSpinCapNs (50 us);
+//   with EngineOptions::precision it lies between kPrecisionSpinNs and kPrecisionSpinCapNs
+//   (50-200 us). Nothing spins when no timer is within the window.
+// - Batches. One clock read and one EpochGuard serve every timer due at that instant (up to
+//   kBatch), instead of one each per callback.
+#include <pthread.h>
+#include <sched.h>
+#include <sys/prctl.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "common/run_context.h"
+#include "maps/epoch.h"
+#include "timers/engine_internal.h"
+
+namespace hourglass::timers {
+
+namespace {
+
+constexpr uint64_t kPrecisionSpinNs = 50'000;
+constexpr uint64_t kPrecisionSpinCapNs = 200'000;  // however late wake-ups have been lately
+constexpr uint64_t kDefaultSpinCapNs = 50'000;
+constexpr uint64_t kMinSpinNs = 2'000;
+constexpr uint64_t kBurstNs = 2'000'000;  // callbacks without a pause before leaving SCHED_FIFO
+constexpr unsigned kBatch = 64;           // callbacks per clock read / epoch guard at most
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// The worker's scheduling class: SCHED_FIFO while it waits for timers, SCHED_OTHER during a
+// long burst of callbacks. Only the worker thread itself calls these.
+class WorkerPriority {
+ public:
+  WorkerPriority() {
+    const sched_param realtime{1};
+    realtime_allowed_ = pthread_setschedparam(pthread_self(), SCHED_FIFO, &realtime) == 0;
+    elevated_ = realtime_allowed_;
+  }
+  // Called when the worker has nothing due: a pause ends the burst.
+  void idle(uint64_t now) {
+    busy_since_ = now;
+    if (realtime_allowed_ && !elevated_) {
+      const sched_param realtime{1};
+      elevated_ = pthread_setschedparam(pthread_self(), SCHED_FIFO, &realtime) == 0;
+    }
+  }
+  // Called after a batch of callbacks.
+  void busy(uint64_t now) {
+    if (!elevated_ || now - busy_since_ < kBurstNs) return;
+    const sched_param normal{0};
+    if (pthread_setschedparam(pthread_self(), SCHED_OTHER, &normal) == 0) elevated_ = false;
+  }
+
+ private:
+  bool realtime_allowed_ = false;
+  bool elevated_ = false;
+  uint64_t busy_since_ = 0;
+};
+
+// How late this worker's timed sleeps end: a maximum that decays by 1/16 per sample, so one
+// long preemption widens the spin window for a while rather than forever.
+class WakeupLateness {
+ public:
+  void record(uint64_t late_ns) { estimate_ = std::max(late_ns, estimate_ - estimate_ / 16); }
+  uint64_t spin_window(bool precision) const {
+    const uint64_t window = estimate_ + estimate_ / 4 + kMinSpinNs;
+    return precision ? std::clamp(window, kPrecisionSpinNs, kPrecisionSpinCapNs)
+                     : std::min(window, kDefaultSpinCapNs);
+  }
+
+ private:
+  uint64_t estimate_ = 10'000;
+};
+
+}  // namespace
+
+// Pops and runs every timer due at `now`, up to kBatch, under one EpochGuard. Called and
+// returns with the queue mutex held; releases it around each callback. Returns how many ran.
+unsigned TimerEngine::Impl::run_due_batch(CpuQueue& q, std::unique_lock<std::mutex>& lock,
+                                          uint64_t now) {
+  WheelNode* node = q.wheel.peek_due(now);
+  if (node == nullptr) return 0;
+  // The guard starts while the first timer is still queued, i.e. before free_timer can unqueue
+  // and retire it; later ones are popped while it is held, so they are covered as well.
+  maps::EpochGuard guard;
+  unsigned ran = 0;
+  do {
+    auto* t = static_cast<TimerObj*>(node);
+    q.wheel.remove(t);
+    q.armed.store(q.wheel.size(), std::memory_order_relaxed);
+    t->running.fetch_add(1, std::memory_order_acq_rel);
+    q.busy = true;
+    lock.unlock();
+    fire_timer(t, q.fired);
+    lock.lock();
+    q.busy = false;
+    ++ran;
+  } while (ran < kBatch && !q.stop.load(std::memory_order_relaxed) &&
+           (node = q.wheel.peek_due(now)) != nullptr);
+  return ran;
+}
+
+void TimerEngine::Impl::worker_main(uint32_t cpu) {
+  set_current_vcpu(cpu);
+  prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);  // wake within ~the requested nanosecond
+  WorkerPriority priority;
+  WakeupLateness lateness;
+  CpuQueue& q = queue(cpu);
+  std::unique_lock<std::mutex> lock(q.mutex);
+  while (!q.stop.load(std::memory_order_acquire)) {
+    uint64_t now = base_now();
+    if (run_due_batch(q, lock, now) != 0) {
+      priority.busy(base_now());
+      continue;
+    }
+    priority.idle(now);
+    const uint64_t window = lateness.spin_window(options.precision);
+    // Cascading the slots that start within the window gives the exact expiry of a near timer
+    // (a slot's start is only a lower bound): the spin then ends at the expiry itself rather
+    // than at a slot boundary followed by another short, late sleep.
+    const WheelNode* soon = q.wheel.peek_due(now + window);
+    const uint64_t next = soon ? soon->expires : q.wheel.next_expiry_bound();
+    if (soon != nullptr) {
+      // Spin (without the lock) to the expiry; an earlier insert or a stop ends it early.
+      q.sleep_until = next;
+      const uint32_t generation = q.generation.load(std::memory_order_acquire);
+      lock.unlock();
+      while (base_now() < next && q.generation.load(std::memory_order_acquire) == generation &&
+             !q.stop.load(std::memory_order_acquire)) {
+        cpu_relax();
+      }
+      lock.lock();
+      q.sleep_until = 0;
+      continue;
+    }
+    q.sleep_until = next;
+    if (next == UINT64_MAX) {
+      q.wake.wait(lock);
+    } else {
+      const uint64_t wake_at = next - window;
+      const auto status = q.wake.wait_until(
+          lock, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake_at)));
+      if (status == std::cv_status::timeout) {
+        now = base_now();
+        if (now > wake_at) lateness.record(now - wake_at);
+      }
+    }
+    q.sleep_until = 0;
+  }
+}
+
+}  // namespace hourglass::timers
