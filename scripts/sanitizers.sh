@@ -41,5 +41,6 @@ cmake --build "$BUILD" -j "$JOBS"
 
 cd "$BUILD"
 # Sanitized tests run 2-15x slower: a generous per-test timeout.
-# shellcheck disable=SC2086
-ctest --output-on-failure -j "$JOBS" --timeout 900 ${CTEST_ARGS:-}
+# CTEST_ARGS is split the way the shell splits words, quotes honoured (CTEST_ARGS="-R 'a|b'").
+eval "extra_ctest_args=(${CTEST_ARGS:-})"
+ctest --output-on-failure -j "$JOBS" --timeout 900 "${extra_ctest_args[@]}"

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <new>
 
+#include "common/full_fence.h"
 #include "common/run_context.h"
 #include "maps/epoch.h"
 #include "timers/engine_internal.h"
@@ -68,7 +69,7 @@ long TimerEngine::timer_init(void* field, maps::Map* map, uint64_t flags) {
   fire_count_of(field).store(0, std::memory_order_relaxed);
   // Kernel bug 6: a uref release that ran before our publish could not see the timer, so check
   // the user count only after publishing (full barrier), and take the timer back if it is zero.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  hourglass::full_fence();
   const bool no_user = map->user_refs() == 0;
   if (no_user || !element_is_live(map, t->value)) {
     expected = t;

@@ -4,6 +4,7 @@
 #include <new>
 #include <optional>
 
+#include "common/full_fence.h"
 #include "common/run_context.h"
 #include "maps/epoch.h"
 #include "timers/engine_internal.h"
@@ -55,7 +56,7 @@ long TimerEngine::wq_init(void* field, maps::Map* map, uint64_t flags) {
     delete wq;
     return -EBUSY;
   }
-  std::atomic_thread_fence(std::memory_order_seq_cst);  // same publish-then-check as timers
+  hourglass::full_fence();  // same publish-then-check as timers
   const bool no_user = map->user_refs() == 0;
   if (no_user || !element_is_live(map, wq->value)) {
     expected = wq;
