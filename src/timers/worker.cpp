@@ -7,7 +7,8 @@
 //   worker sleeps at SCHED_FIFO priority 1 when the process may use it (root, CAP_SYS_NICE or an
 //   RLIMIT_RTPRIO), which makes its wake-up preempt ordinary tasks. Like the kernel handing a
 //   long softirq run to ksoftirqd, a worker that has run callbacks for kBurstNs without a pause
-//   drops to SCHED_OTHER until it next goes idle, so a callback storm cannot starve the machine.
+//   drops to SCHED_OTHER until it next sleeps, so a callback storm cannot starve the machine;
+//   spinning counts as busy, so neither can a timer period shorter than the spin window.
 // - Early wake-up and a short spin. Waking from a timed sleep takes the kernel's timer lateness
 //   plus a context switch. The worker learns how late its own wake-ups are (a decaying maximum)
 //   and sleeps until that long before a near expiry, then spins the rest (a `pause` loop that an
@@ -53,7 +54,7 @@ class WorkerPriority {
     realtime_allowed_ = pthread_setschedparam(pthread_self(), SCHED_FIFO, &realtime) == 0;
     elevated_ = realtime_allowed_;
   }
-  // Called when the worker has nothing due: a pause ends the burst.
+  // Called when the worker is about to sleep: a pause ends the burst.
   void idle(uint64_t now) {
     busy_since_ = now;
     if (realtime_allowed_ && !elevated_) {
@@ -130,7 +131,6 @@ void TimerEngine::Impl::worker_main(uint32_t cpu) {
       priority.busy(base_now());
       continue;
     }
-    priority.idle(now);
     const uint64_t window = lateness.spin_window(options.precision);
     // Cascading the slots that start within the window gives the exact expiry of a near timer
     // (a slot's start is only a lower bound): the spin then ends at the expiry itself rather
@@ -148,8 +148,12 @@ void TimerEngine::Impl::worker_main(uint32_t cpu) {
       }
       lock.lock();
       q.sleep_until = 0;
+      // Spinning is not a pause: a worker that only spins and fires (periodic timers shorter
+      // than its spin window) leaves SCHED_FIFO after kBurstNs like a callback storm.
+      priority.busy(base_now());
       continue;
     }
+    priority.idle(now);  // only a real sleep ends a burst
     q.sleep_until = next;
     if (next == UINT64_MAX) {
       q.wake.wait(lock);
