@@ -13,8 +13,9 @@ function(hourglass_bpf_objects target out_dir)
       COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
       COMMAND ${BPF_CLANG} -O2 -g -target bpf -mcpu=v3
               -I/usr/include/x86_64-linux-gnu -I${HOURGLASS_BPF_INCLUDE}
-              -Wall -Wno-unused-function -c ${abs} -o ${out}
+              -Wall -Wno-unused-function -MD -MF ${out}.d -c ${abs} -o ${out}
       DEPENDS ${abs}
+      DEPFILE ${out}.d  # included headers and .c files (bench_scale_10m includes bench_scale)
       COMMENT "BPF ${name}.bpf.o"
       VERBATIM)
     list(APPEND outputs ${out})
