@@ -83,6 +83,7 @@ class TimerPool {
   void* chunks_ = nullptr;  // newest chunk; each header links the previous one
   uint64_t chunk_count_ = 0;
   uint64_t refs_ = 1;  // the engine's, plus one per allocated object
+  bool orphaned_ = false;  // the engine is gone, objects are still out (listed globally)
 };
 
 // One bpf_wq.

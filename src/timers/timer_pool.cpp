@@ -1,7 +1,9 @@
 // TimerPool: the slab behind every TimerObj (see engine_internal.h for why it exists).
 #include <sys/mman.h>
 
+#include <mutex>
 #include <new>
+#include <unordered_set>
 
 #include "timers/engine_internal.h"
 
@@ -28,6 +30,27 @@ void* map_aligned_chunk() {
   const uintptr_t tail = start + 2 * size - (aligned + size);
   if (tail > 0) munmap(reinterpret_cast<void*>(aligned + size), tail);
   return reinterpret_cast<void*>(aligned);
+}
+
+// Pools whose engine is gone while epoch reclamation still holds some of their timers. Kept
+// reachable from a global so that a process exiting before the reclaimer's next pass does not
+// look to LeakSanitizer as if it leaked them (their objects live in mmap chunks, which LSan does
+// not scan). Allocated once and never destroyed: the reclaimer thread may use it during exit.
+struct OrphanPools {
+  std::mutex mutex;  // protects pools; always taken inside a pool's own mutex, never around it
+  std::unordered_set<const TimerPool*> pools;
+};
+
+OrphanPools& orphan_pools() {
+  static auto* orphans = new OrphanPools;
+  return *orphans;
+}
+
+void set_orphaned(const TimerPool* pool, bool orphaned) {
+  OrphanPools& orphans = orphan_pools();
+  std::lock_guard<std::mutex> lock(orphans.mutex);
+  if (orphaned) orphans.pools.insert(pool);
+  else orphans.pools.erase(pool);
 }
 
 }  // namespace
@@ -104,6 +127,7 @@ void TimerPool::free(void* object) noexcept {
     t->value = pool->free_list_;
     pool->free_list_ = t;
     last = --pool->refs_ == 0;
+    if (last && pool->orphaned_) set_orphaned(pool, false);
   }
   if (last) delete pool;
 }
@@ -113,6 +137,8 @@ void TimerPool::release_owner() noexcept {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     last = --refs_ == 0;
+    orphaned_ = !last;
+    if (orphaned_) set_orphaned(this, true);
   }
   if (last) delete this;
 }
