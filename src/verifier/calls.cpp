@@ -358,6 +358,7 @@ bool Env::check_exit(State& st, uint32_t pc, uint32_t* next_pc, bool* done) {
                               where, r0.smin, r0.smax, high));
   }
   if (st.frames.size() == 1) {
+    if (r0.is_pointer()) exposes_addresses = true;  // the caller sees the address
     *done = true;
     return true;
   }
@@ -370,7 +371,10 @@ bool Env::check_exit(State& st, uint32_t pc, uint32_t* next_pc, bool* done) {
   // A pointer into the returned frame (stored through a pointer argument) outlives it: it
   // becomes a plain number that can never be dereferenced.
   for_each_reg(st, [&](Reg& r) {
-    if (r.type == RegType::Stack && r.frameno >= popped) r = make_unknown_scalar();
+    if (r.type == RegType::Stack && r.frameno >= popped) {
+      exposes_addresses = true;
+      r = make_unknown_scalar();
+    }
   });
   Frame& caller = st.cur();
   for (int r = 1; r <= 5; ++r) caller.regs[r] = Reg{};

@@ -142,6 +142,9 @@ class Stepper {
   bool mov(Reg& d, const Reg& src, bool is64, bool from_reg) {
     const int16_t sext = insn_.off;  // movsx: 8, 16 or 32
     if (sext != 0 && from_reg) {
+      // check_insn_fields() allows only these; the shifts below rely on it.
+      if (sext != 8 && sext != 16 && (sext != 32 || !is64))
+        return fail(EINVAL, "BPF_MOV uses reserved fields");
       if (src.type != RegType::Scalar)
         return fail(EACCES, fmt::format("R{} sign-extension of pointer prohibited", insn_.src));
       Reg r = src;
@@ -161,6 +164,7 @@ class Stepper {
     }
     if (!is64 && src.is_pointer()) {
       // Privileged: the low half of a pointer is an unknown scalar (it can never be turned back).
+      env_.exposes_addresses = true;
       d = make_unknown_scalar();
       zext32(d);
       return true;
@@ -180,6 +184,7 @@ class Stepper {
       // Privileged programs may subtract pointers in 32 bits (clang's `data_end - data` on the
       // u32 ctx fields): the result is a meaningless but harmless scalar.
       if (op == kAluSub) {
+        env_.exposes_addresses = true;
         d = make_unknown_scalar();
         zext32(d);
         return true;
@@ -196,6 +201,7 @@ class Stepper {
       // As for a privileged loader: the difference of two pointers is a plain scalar
       // (`data_end - data` is the packet length); it can never become a pointer again.
       if (op == kAluSub) {
+        env_.exposes_addresses = true;
         d = make_unknown_scalar();
         return true;
       }
@@ -291,6 +297,7 @@ class Stepper {
     Reg loaded;
     if (!env_.check_mem_access(st_, pc_, dst, insn_.off, size, false, nullptr, -1, &loaded, false))
       return false;
+    if (loaded.is_pointer()) env_.exposes_addresses = true;  // arithmetic on a spilled pointer
     const Reg value = make_unknown_scalar();
     if (!env_.check_mem_access(st_, pc_, dst, insn_.off, size, true, &value, src, nullptr, false))
       return false;
@@ -304,7 +311,8 @@ class Stepper {
 
   bool ld(uint32_t* next) {
     const uint8_t mode = insn_.opcode & 0xe0;
-    if (mode == kModeAbs || mode == kModeInd) return ld_packet_legacy();
+    // BPF_LD_ABS / BPF_LD_IND never get here: check_ld_legacy() refuses them.
+    if (mode != kModeImm) return fail(ENOTSUP, "BPF_LD_[ABS|IND] is not supported");
     *next = pc_ + 2;
     if (!writable(insn_.dst)) return false;
     const Insn& second = env_.insns[pc_ + 1];
@@ -339,22 +347,6 @@ class Stepper {
         return fail(EINVAL, "invalid BPF_LD_IMM insn");
     }
     reg(insn_.dst) = r;
-    return true;
-  }
-
-  // Legacy BPF_LD_ABS / BPF_LD_IND: implicit skb in R6, result in R0, R1-R5 clobbered.
-  bool ld_packet_legacy() {
-    using helpers::ProgType;
-    const ProgType type = env_.in.type;
-    if (type != ProgType::SocketFilter && type != ProgType::SchedCls && type != ProgType::SchedAct)
-      return fail(EINVAL, "BPF_LD_[ABS|IND] instructions not allowed for this program type");
-    if (st_.lock.map >= 0)
-      return fail(EINVAL, "BPF_LD_[ABS|IND] cannot be used inside bpf_spin_lock-ed region");
-    if (reg(6).type != RegType::Ctx)
-      return fail(EINVAL, "at the time of BPF_LD_ABS|IND R6 != pointer to skb");
-    if ((insn_.opcode & 0xe0) == kModeInd && (insn_.src > 10 || !readable(insn_.src))) return false;
-    for (int r = 1; r <= 5; ++r) reg(r) = Reg{};
-    mark_unknown_width(reg(0), static_cast<unsigned>(access_size(insn_)));
     return true;
   }
 
@@ -460,8 +452,12 @@ class Stepper {
       }
       return true;
     }
-    if (d.is_pointer() && src.is_pointer() && is64) packet_compare(op, d, src, target);
-    else env_.push_branch(st_, target);
+    if (d.is_pointer() && src.is_pointer() && is64) {
+      packet_compare(op, d, src, target);
+    } else {
+      env_.exposes_addresses = true;  // a pointer against a number: the outcome is the address's
+      env_.push_branch(st_, target);
+    }
     return true;
   }
 
@@ -486,6 +482,17 @@ class Stepper {
     if (pkt && pkt->off > 0 && pkt->umax <= 0xffff) {
       env_.mark_packet_range(proven_when_taken ? taken : st_, *pkt, pkt->off);
     }
+    // Positions inside one packet, or inside one stack frame, compare the same on every run;
+    // anything else compares addresses.
+    auto in_packet = [](const Reg& r) {
+      return r.type == RegType::Packet || r.type == RegType::PacketMeta ||
+             r.type == RegType::PacketEnd;
+    };
+    const bool same_region = (in_packet(d) && in_packet(s)) ||
+                             (d.type == RegType::Stack && s.type == RegType::Stack &&
+                              d.frameno == s.frameno) ||
+                             (d.type == RegType::Ctx && s.type == RegType::Ctx);
+    if (!same_region) env_.exposes_addresses = true;
     env_.push_branch(std::move(taken), target);
   }
 

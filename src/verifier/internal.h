@@ -177,6 +177,10 @@ class Env {
   // ---- shared by the parts (each defined in the file named) ----
   // cfg.cpp
   bool check_cfg();
+  // fields.cpp
+  bool check_insn_fields(uint32_t insn);
+  bool check_ld_imm64_fields(uint32_t insn);
+  bool check_ld_legacy(uint32_t insn);
   int subprog_of(uint32_t insn) const;
   // memory.cpp
   bool check_mem_access(State& st, uint32_t insn, int regno, int32_t off, int size, bool write,
@@ -234,6 +238,7 @@ class Env {
   std::string log;
   std::optional<Failure> failure;
   uint32_t id_gen_ = 0;
+  bool exposes_addresses = false;  // see VerifyOutput::exposes_addresses
   uint32_t jmps_since_checkpoint = 0, insns_since_checkpoint = 0;
 };
 

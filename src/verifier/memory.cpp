@@ -31,8 +31,10 @@ SlotByte byte_kind(const Frame& frame, int32_t byte_off) {
 }
 
 // Turns a spilled register back into plain bytes (a partial overwrite keeps the rest readable).
-void destroy_spill(StackSlot& slot) {
+// The bytes of a spilled pointer become readable numbers: `exposes` records that.
+void destroy_spill(StackSlot& slot, bool& exposes) {
   if (!slot.spill_size) return;
+  if (slot.spilled.is_pointer()) exposes = true;
   const bool zero = slot.spilled.is_const() && slot.spilled.const_value() == 0;
   for (int j = slot.spill_start; j < slot.spill_start + slot.spill_size; ++j)
     slot.bytes[j] = zero ? SlotByte::Zero : SlotByte::Misc;
@@ -40,10 +42,10 @@ void destroy_spill(StackSlot& slot) {
   slot.spilled = Reg{};
 }
 
-void write_bytes(Frame& frame, int32_t off, int size, SlotByte kind) {
+void write_bytes(Frame& frame, int32_t off, int size, SlotByte kind, bool& exposes) {
   for (int32_t b = off; b < off + size; ++b) {
     StackSlot& slot = slot_for(frame, b);
-    destroy_spill(slot);
+    destroy_spill(slot, exposes);
     slot.bytes[byte_in_slot(b)] = kind;
   }
 }
@@ -185,10 +187,13 @@ bool Env::check_mem_access(State& st, uint32_t pc, int regno, int32_t off, int s
         for (int32_t b = lo; b < hi; ++b) {
           if (write) {
             StackSlot& slot = slot_for(frame, b);
-            destroy_spill(slot);
+            destroy_spill(slot, exposes_addresses);
             if (slot.bytes[byte_in_slot(b)] != SlotByte::Zero || !value || !value->is_const() ||
                 value->const_value() != 0)
               slot.bytes[byte_in_slot(b)] = SlotByte::Misc;
+          } else if (byte_kind(frame, b) == SlotByte::Spill &&
+                     slot_for(frame, b).spilled.is_pointer()) {
+            exposes_addresses = true;  // the bytes of a spilled pointer read as a number
           } else if (byte_kind(frame, b) == SlotByte::Invalid) {
             return fail(pc, EACCES,
                         fmt::format("invalid variable-offset read from stack R{} var_off={} "
@@ -211,7 +216,9 @@ bool Env::check_mem_access(State& st, uint32_t pc, int regno, int32_t off, int s
       if (write) {
         const bool spillable = value && (size == 8 || (size == 4 && !value_is_ptr));
         if (spillable) {
-          destroy_spill(slot);
+          bool old_pointer = false;  // only a narrower spill leaves some of its bytes behind
+          destroy_spill(slot, old_pointer);
+          if (old_pointer && size < 8) exposes_addresses = true;
           for (int j = 0; j < 8; ++j)
             if (j < first || j >= first + size) {
               if (slot.bytes[j] == SlotByte::Spill) slot.bytes[j] = SlotByte::Misc;
@@ -227,7 +234,7 @@ bool Env::check_mem_access(State& st, uint32_t pc, int regno, int32_t off, int s
           const bool zero = value && value->is_const() &&
                             (value->const_value() & (size == 8 ? kU64Max
                                                                : (1ull << (size * 8)) - 1)) == 0;
-          write_bytes(frame, total, size, zero ? SlotByte::Zero : SlotByte::Misc);
+          write_bytes(frame, total, size, zero ? SlotByte::Zero : SlotByte::Misc, exposes_addresses);
         }
         return true;
       }
@@ -379,7 +386,7 @@ bool Env::check_helper_mem(State& st, uint32_t pc, int regno, uint64_t size, boo
         const int32_t byte = static_cast<int32_t>(b);
         if (write) {
           StackSlot& slot = slot_for(frame, byte);
-          destroy_spill(slot);
+          destroy_spill(slot, exposes_addresses);
           slot.bytes[byte_in_slot(byte)] = SlotByte::Misc;
         } else if (byte_kind(frame, byte) == SlotByte::Invalid) {
           return fail(pc, EACCES, fmt::format("invalid indirect read from stack R{} off {}+{} size {}",

@@ -100,6 +100,7 @@ Result<VerifyOutput> Env::run() {
   VerifyOutput out;
   out.log = std::move(log);
   out.stats = stats;
+  out.exposes_addresses = exposes_addresses;
   for (const Subprog& sp : subprogs)
     out.subprogs.push_back(
         SubprogInfo{sp.entry, sp.name, sp.stack_depth, sp.is_async_cb, sp.is_cb});
