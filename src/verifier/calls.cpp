@@ -147,7 +147,10 @@ bool Env::check_helper_call(State& st, uint32_t pc, const HelperProto& proto, bo
       case ArgType::PtrToUninitMem:
         meta.mem_regno = regno;
         meta.mem_write = type == ArgType::PtrToUninitMem;
-        if (type == ArgType::PtrToMemOrNull && reg.is_const() && reg.const_value() == 0) break;
+        if (type == ArgType::PtrToMemOrNull && reg.is_const() && reg.const_value() == 0) {
+          mark_precise(st, regno);  // "no memory" only while it is exactly 0
+          break;
+        }
         if (!reg.is_pointer())
           return fail(pc, EACCES,
                       fmt::format("R{} type={} expected=fp, pkt, pkt_meta, map_key, map_value",
@@ -157,6 +160,7 @@ bool Env::check_helper_call(State& st, uint32_t pc, const HelperProto& proto, bo
       case ArgType::ConstSizeOrZero: {
         if (reg.type != RegType::Scalar)
           return fail(pc, EACCES, fmt::format("R{} type={} expected=scalar", regno, have));
+        mark_precise(st, regno);  // the size bounds the memory access
         if (reg.smin < 0)
           return fail(pc, EACCES, fmt::format("R{} min value is negative, either use unsigned or "
                                               "'var &= const'",
@@ -186,6 +190,7 @@ bool Env::check_helper_call(State& st, uint32_t pc, const HelperProto& proto, bo
       case ArgType::PtrToStack:
       case ArgType::PtrToStackOrNull:
         if (type == ArgType::PtrToStackOrNull && reg.is_const() && reg.const_value() == 0) {
+          mark_precise(st, regno);
           meta.ctx_regno = regno;
           break;
         }
@@ -352,6 +357,7 @@ bool Env::check_exit(State& st, uint32_t pc, uint32_t* next_pc, bool* done) {
     if (r0.type != RegType::Scalar)
       return fail(pc, EINVAL, fmt::format("{} the register R0 is not a known value ({})", where,
                                           reg_type_name(r0.type, r0.maybe_null)));
+    mark_precise(st, 0);  // the helper / timer engine relies on the range
     if (r0.smin < 0 || r0.smax > high)
       return fail(pc, EINVAL,
                   fmt::format("{} the register R0 has smin={} smax={} should have been in [0, {}]",

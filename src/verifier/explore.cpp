@@ -15,6 +15,7 @@ namespace {
 
 constexpr uint32_t kComplexityLimit = 1'000'000;  // BPF_COMPLEXITY_LIMIT_INSNS
 constexpr size_t kMaxCheckpointsPerInsn = 64;
+constexpr uint32_t kLoopCheckpointJumps = 4, kLoopCheckpointInsns = 16;
 
 int access_size(const Insn& insn) {
   switch (insn.opcode & 0x18) {
@@ -212,6 +213,9 @@ class Stepper {
     Reg ptr = d.is_pointer() ? d : src;
     const Reg scalar = d.is_pointer() ? src : d;
     const int ptr_regno = d.is_pointer() ? dst : insn_.src;
+    // The offset's range becomes the pointer's: it matters wherever the pointer is used.
+    if (!d.is_pointer()) env_.mark_precise(st_, dst);
+    else if (insn_.opcode & kSrcX) env_.mark_precise(st_, insn_.src);
     if (ptr.maybe_null)
       return fail(EACCES, fmt::format("R{} pointer arithmetic on {} prohibited, null-check it first",
                                       ptr_regno, reg_type_name(ptr.type, true)));
@@ -395,6 +399,12 @@ class Stepper {
     if (d.is_pointer() || src.is_pointer()) return pointer_jump(op, is64, src, target, next);
 
     const int taken = scalar_branch_taken(op, d, src, is64);
+    // A branch not followed because of the ranges: those ranges matter (precision.cpp).
+    auto decided_by_ranges = [&] {
+      env_.mark_precise(st_, dst);
+      if (from_reg) env_.mark_precise(st_, insn_.src);
+    };
+    if (taken >= 0) decided_by_ranges();
     if (taken == 1) {
       *next = target;
       return true;
@@ -414,6 +424,7 @@ class Stepper {
       env_.push_branch(std::move(other), target);
       return true;
     }
+    decided_by_ranges();
     if (other_ok) {
       st_ = std::move(other);
       *next = target;
@@ -429,6 +440,9 @@ class Stepper {
     const Reg* ptr = d.is_pointer() ? &d : &src;
     const Reg* other = d.is_pointer() ? &src : &d;
     if (eq && other->is_const() && other->const_value() == 0 && !other->is_pointer()) {
+      // Null-check semantics hang on that scalar being exactly 0.
+      if (!d.is_pointer()) env_.mark_precise(st_, dst);
+      else if (insn_.opcode & kSrcX) env_.mark_precise(st_, insn_.src);
       if (!ptr->maybe_null) {
         // A valid pointer is never null: the outcome is known.
         if (op == kJmpJne) *next = target;
@@ -524,24 +538,41 @@ void Env::path_done(int32_t parent) {
 // 1: the path is covered by a finished checkpoint; 0: go on; -1: error.
 int Env::visit_prune_point(State& st, uint32_t pc) {
   bool in_loop = false;
-  for (uint32_t index : visited[pc]) {
-    const Checkpoint& cp = checkpoints[index];
+  std::vector<uint32_t>& here = visited[pc];
+  for (size_t i = 0; i < here.size(); ++i) {
+    Checkpoint& cp = checkpoints[here[i]];
     if (cp.branches > 0) {
-      if (states_equal(cp.state, st, true)) {
+      if (states_equal(cp.state, st, true, pc)) {
         fail(pc, EINVAL, fmt::format("infinite loop detected at insn {}", pc));
         return -1;
       }
       in_loop = true;
       continue;
     }
-    if (states_equal(cp.state, st, false)) {
+    if (states_equal(cp.state, st, false, pc)) {
       stats.pruned++;
+      cp.hits++;
+      propagate_precision(cp.state, st);
       return 1;
     }
+    // A finished checkpoint that keeps failing to match (typically one loop iteration's) is
+    // dropped from the search, as the kernel drops states with miss_cnt > hit_cnt * 3 + 3; it
+    // stays in `checkpoints` for the precision walks of the paths below it.
+    if (++cp.misses > cp.hits * 3 + 3) {
+      here[i] = here.back();
+      here.pop_back();
+      --i;
+    }
   }
-  // Inside a loop most iterations differ; store a checkpoint only now and then.
-  if (in_loop && jmps_since_checkpoint < 20 && insns_since_checkpoint < 100) return 0;
-  if (visited[pc].size() >= kMaxCheckpointsPerInsn) return 0;
+  // Inside a loop most iterations differ; store a checkpoint only every few jumps (the kernel
+  // waits for 20 jumps or 100 instructions; fewer keeps loops whose body branches much from
+  // re-exploring each iteration's sibling paths several iterations deep).
+  if (in_loop && jmps_since_checkpoint < kLoopCheckpointJumps &&
+      insns_since_checkpoint < kLoopCheckpointInsns)
+    return 0;
+  // Past the per-insn limit the checkpoint still cuts the path's history (precision walks stop
+  // at checkpoints that already have what they look for), it just never prunes.
+  const bool searchable = visited[pc].size() < kMaxCheckpointsPerInsn;
   Checkpoint cp;
   cp.state = st;
   cp.insn = pc;
@@ -549,8 +580,11 @@ int Env::visit_prune_point(State& st, uint32_t pc) {
   checkpoints.push_back(std::move(cp));
   const uint32_t index = static_cast<uint32_t>(checkpoints.size() - 1);
   st.parent = static_cast<int32_t>(index);
-  visited[pc].push_back(index);
-  stats.states++;
+  st.history.clear();  // the checkpoint holds the path up to here
+  if (searchable) {
+    visited[pc].push_back(index);
+    stats.states++;
+  }
   jmps_since_checkpoint = 0;
   insns_since_checkpoint = 0;
   return 0;
@@ -584,8 +618,24 @@ bool Env::explore_from(State root, uint32_t start) {
       }
       uint32_t next = pc + 1;
       bool done = false;
+      HistEntry entry;
+      entry.pc = pc;
+      entry.depth = static_cast<uint8_t>(st.frames.size() - 1);
+      entry.in_sync_callback = st.cur().callback == helpers::CallbackKind::Loop ||
+                               st.cur().callback == helpers::CallbackKind::ForEachMapElem;
+      // Appended before the step: branches it pushes continue this history too.
+      st.history.push_back(entry);
+      step_stack = HistEntry{};
+      in_step = true;
       Stepper step(*this, st, pc);
-      if (!step.run(&next, &done)) {
+      const bool stepped = step.run(&next, &done);
+      in_step = false;
+      if (stepped && step_stack.stack_use != StackUse::None) {
+        st.history.back().stack_use = step_stack.stack_use;
+        st.history.back().stack_frame = step_stack.stack_frame;
+        st.history.back().stack_slot = step_stack.stack_slot;
+      }
+      if (!stepped) {
         if (in.verbose_log) log_line(fmt::format("{}: {}", pc, state_str(st)));
         return false;
       }

@@ -64,6 +64,7 @@ Result<VerifyOutput> Env::run() {
   bool ok = check_cfg();
   if (ok) {
     visited.assign(insns.size(), {});
+    compute_liveness();
     State main = entry_state(0);
     main.cur().regs[1] = make_pointer(RegType::Ctx);
     ok = explore_from(std::move(main), 0);

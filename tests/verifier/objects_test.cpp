@@ -47,15 +47,16 @@ struct KnownRejection {
   const char* program;
   const char* reason;
 };
+// Programs the kernel would reject too, which must keep failing for that reason. Empty: every
+// program of tests/progs and examples verifies (vm_checksum_prog, once here, now bounds its
+// `% 48` slot explicitly).
 constexpr KnownRejection kKnownRejections[] = {
-    // `x % 48` compiled as x - (x / 48) * 48: a 32-bit subtraction whose ranges may wrap, so the
-    // slot index is unbounded for the kernel too ("invalid unbounded variable-offset read").
-    {"vm_programs.bpf.o", "vm_checksum_prog", "invalid unbounded variable-offset read from stack"},
+    {nullptr, nullptr, nullptr},
 };
 
 const KnownRejection* known_rejection(const std::string& object, const std::string& program) {
   for (const KnownRejection& k : kKnownRejections)
-    if (object == k.object && program == k.program) return &k;
+    if (k.object && object == k.object && program == k.program) return &k;
   return nullptr;
 }
 
