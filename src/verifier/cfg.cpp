@@ -129,6 +129,16 @@ bool Env::check_cfg() {
 
   // Jumps stay inside their subprogram; each subprogram ends in exit or an unconditional jump.
   prune_point.assign(n, 0);
+  // A call whose helper runs a callback synchronously is where every callback iteration comes
+  // back to (calls.cpp): a prune point, so that iterations converge.
+  sync_callback_call.assign(n, 0);
+  for (uint32_t pc = 0; pc < n; ++pc) {
+    if (imm_slot[pc] || insns[pc].opcode != kOpCall || insns[pc].src != 0) continue;
+    const helpers::HelperProto* proto = helpers::find_helper(static_cast<uint32_t>(insns[pc].imm));
+    if (proto && (proto->callback == helpers::CallbackKind::Loop ||
+                  proto->callback == helpers::CallbackKind::ForEachMapElem))
+      sync_callback_call[pc] = prune_point[pc] = 1;
+  }
   for (const Subprog& sp : subprogs) {
     for (uint32_t pc = sp.entry; pc < sp.end; ++pc) {
       const Insn& insn = insns[pc];

@@ -15,6 +15,7 @@ namespace {
 
 constexpr uint32_t kComplexityLimit = 1'000'000;  // BPF_COMPLEXITY_LIMIT_INSNS
 constexpr size_t kMaxCheckpointsPerInsn = 64;
+constexpr size_t kMaxPendingBranches = 8192;
 constexpr uint32_t kLoopCheckpointJumps = 4, kLoopCheckpointInsns = 16;
 
 int access_size(const Insn& insn) {
@@ -525,13 +526,29 @@ void Env::mark_packet_range(State& st, const Reg& pkt, int32_t range) {
 void Env::push_branch(State st, uint32_t pc) {
   if (st.parent >= 0) checkpoints[static_cast<size_t>(st.parent)].branches++;
   pending.push_back(Pending{std::move(st), pc});
+  // As the kernel (BPF_COMPLEXITY_LIMIT_JMP_SEQ): this many branches waiting means a path that
+  // keeps forking without ever finishing; it also bounds the memory they hold.
+  if (pending.size() > kMaxPendingBranches && !failure)
+    fail(pc, E2BIG, fmt::format("The sequence of {} jumps is too complex.", pending.size()));
 }
+
+namespace {
+
+// A finished checkpoint is never an ancestor of an open path again: its history (only precision
+// walks read it) goes, and so does its state unless it still serves pruning.
+void release_finished(Checkpoint& cp) {
+  std::vector<HistEntry>().swap(cp.state.history);
+  if (!cp.searchable) std::vector<Frame>().swap(cp.state.frames);
+}
+
+}  // namespace
 
 void Env::path_done(int32_t parent) {
   while (parent >= 0) {
     Checkpoint& cp = checkpoints[static_cast<size_t>(parent)];
     if (--cp.branches > 0) break;
     parent = cp.state.parent;
+    release_finished(cp);
   }
 }
 
@@ -542,14 +559,23 @@ int Env::visit_prune_point(State& st, uint32_t pc) {
   for (size_t i = 0; i < here.size(); ++i) {
     Checkpoint& cp = checkpoints[here[i]];
     if (cp.branches > 0) {
-      if (states_equal(cp.state, st, true, pc)) {
+      if (calls_sync_callback(pc)) {
+        // Back at a bpf_loop / for_each call after running the callback: if this state is
+        // within an earlier iteration's (still being explored), more calls add nothing.
+        if (states_equal(cp.state, st, Compare::RangeWithin, pc)) {
+          stats.pruned++;
+          return 1;
+        }
+        continue;
+      }
+      if (states_equal(cp.state, st, Compare::Exact, pc)) {
         fail(pc, EINVAL, fmt::format("infinite loop detected at insn {}", pc));
         return -1;
       }
       in_loop = true;
       continue;
     }
-    if (states_equal(cp.state, st, false, pc)) {
+    if (states_equal(cp.state, st, Compare::Subsumes, pc)) {
       stats.pruned++;
       cp.hits++;
       propagate_precision(cp.state, st);
@@ -559,6 +585,8 @@ int Env::visit_prune_point(State& st, uint32_t pc) {
     // dropped from the search, as the kernel drops states with miss_cnt > hit_cnt * 3 + 3; it
     // stays in `checkpoints` for the precision walks of the paths below it.
     if (++cp.misses > cp.hits * 3 + 3) {
+      cp.searchable = false;
+      release_finished(cp);
       here[i] = here.back();
       here.pop_back();
       --i;
@@ -567,7 +595,8 @@ int Env::visit_prune_point(State& st, uint32_t pc) {
   // Inside a loop most iterations differ; store a checkpoint only every few jumps (the kernel
   // waits for 20 jumps or 100 instructions; fewer keeps loops whose body branches much from
   // re-exploring each iteration's sibling paths several iterations deep).
-  if (in_loop && jmps_since_checkpoint < kLoopCheckpointJumps &&
+  // Callback call sites always keep one: the callback iterations converge against them.
+  if (in_loop && !calls_sync_callback(pc) && jmps_since_checkpoint < kLoopCheckpointJumps &&
       insns_since_checkpoint < kLoopCheckpointInsns)
     return 0;
   // Past the per-insn limit the checkpoint still cuts the path's history (precision walks stop
@@ -577,6 +606,7 @@ int Env::visit_prune_point(State& st, uint32_t pc) {
   cp.state = st;
   cp.insn = pc;
   cp.branches = 1;
+  cp.searchable = searchable;
   checkpoints.push_back(std::move(cp));
   const uint32_t index = static_cast<uint32_t>(checkpoints.size() - 1);
   st.parent = static_cast<int32_t>(index);
@@ -635,7 +665,7 @@ bool Env::explore_from(State root, uint32_t start) {
         st.history.back().stack_frame = step_stack.stack_frame;
         st.history.back().stack_slot = step_stack.stack_slot;
       }
-      if (!stepped) {
+      if (!stepped || failure) {  // (push_branch() fails without failing the step)
         if (in.verbose_log) log_line(fmt::format("{}: {}", pc, state_str(st)));
         return false;
       }

@@ -168,11 +168,18 @@ void for_each_reg(State& st, Fn&& fn) {
   }
 }
 
+// How states_equal compares: Exact, every register and byte identical (infinite loops);
+// RangeWithin, old subsumes cur on what is live, every scalar by its range (against checkpoints
+// still open, whose precision marks are not complete: callback iterations); Subsumes, the same
+// but imprecise scalars match any scalar (finished checkpoints).
+enum class Compare : uint8_t { Exact, RangeWithin, Subsumes };
+
 struct Checkpoint {
   State state;
   uint32_t insn = 0;
   uint32_t branches = 0;
   uint32_t hits = 0, misses = 0;  // comparisons once finished (search eviction)
+  bool searchable = false;        // listed in Env::visited (may prune other paths)
 };
 
 // ---------------------------------------------------------------- the explorer
@@ -197,6 +204,7 @@ class Env {
   // ---- shared by the parts (each defined in the file named) ----
   // cfg.cpp
   bool check_cfg();
+  bool calls_sync_callback(uint32_t insn) const { return sync_callback_call[insn] != 0; }
   // fields.cpp
   bool check_insn_fields(uint32_t insn);
   bool check_ld_imm64_fields(uint32_t insn);
@@ -214,6 +222,7 @@ class Env {
   bool check_pseudo_call(State& st, uint32_t insn, uint32_t target);
   // returns false on error; `done` set when the path ended (exit from a root frame)
   bool check_exit(State& st, uint32_t insn, uint32_t* next_pc, bool* done);
+  void widen_after_callback(State& st, uint32_t callsite);
   // explore.cpp
   bool explore_from(State root, uint32_t start);
   void push_branch(State st, uint32_t pc);  // a path to explore later (counts on its parent)
@@ -223,9 +232,8 @@ class Env {
   // verifier.cpp
   bool check_stack_depth();
   // state.cpp
-  // `pc` is where both states stand (liveness); exact: every register and byte identical
-  // (infinite loops), else old subsumes cur on what is live and precise.
-  bool states_equal(const State& old_st, const State& cur_st, bool exact, uint32_t pc) const;
+  // `pc` is where both states stand (liveness). See Compare.
+  bool states_equal(const State& old_st, const State& cur_st, Compare mode, uint32_t pc) const;
   // liveness.cpp: registers read before written from each insn on (R0-R9 bits), per insn.
   void compute_liveness();
   uint16_t live_regs(const State& st, size_t frame, uint32_t pc) const;
@@ -251,6 +259,7 @@ class Env {
   std::vector<int32_t> inner_desc_;      // outer index -> desc index (-1 = not yet made)
   std::vector<Subprog> subprogs;
   std::vector<uint8_t> prune_point;      // per insn
+  std::vector<uint8_t> sync_callback_call;  // per insn: a bpf_loop / for_each_map_elem call
   std::vector<std::vector<uint32_t>> visited;  // per insn: checkpoint indices
   std::deque<Checkpoint> checkpoints;
   struct Pending {

@@ -38,8 +38,9 @@ struct Masks {
 };
 
 // Undoes one instruction: `m` held what had to be precise after it, leaves what had to be precise
-// before it. `d` is the frame that executed it.
-void undo_insn(const Insn& insn, const HistEntry& e, Masks& m) {
+// before it. `d` is the frame that executed it. `entered_callback`: a helper call after which
+// this path ran the callback (the caller's registers untouched, see calls.cpp).
+void undo_insn(const Insn& insn, const HistEntry& e, bool entered_callback, Masks& m) {
   const int d = e.depth;
   uint16_t& regs = m.regs[d];
   const uint16_t dst = bit(insn.dst & 0xf), src = bit(insn.src & 0xf);
@@ -89,7 +90,7 @@ void undo_insn(const Insn& insn, const HistEntry& e, Masks& m) {
   if (op == kJmpCall) {
     // Helpers and kfuncs define R0 and clobber R1-R5; a bpf-to-bpf call's arguments were moved
     // to this frame when its callee's first instruction was undone (see walk()).
-    if (insn.src != kPseudoCall) regs &= static_cast<uint16_t>(~0x3f);
+    if (insn.src != kPseudoCall && !entered_callback) regs &= static_cast<uint16_t>(~0x3f);
     return;
   }
   if (op == kJmpExit || op == kJmpJa) return;
@@ -132,19 +133,23 @@ void walk(const std::vector<Insn>& insns, const std::vector<HistEntry>& history,
   bool next_in_callback = callback_after;
   for (size_t i = count; i-- > 0 && !m.empty();) {
     const HistEntry& e = history[i];
+    const bool entered_callback = next_depth == e.depth + 1 && next_in_callback;
     if (next_depth == e.depth + 1) {
       // e called into the frame above: a bpf-to-bpf callee got R1-R5 from here; a sync
       // callback's arguments come from the helper.
       if (!next_in_callback) m.regs[e.depth] |= m.regs[next_depth] & 0x3e;
       m.clear_frame(next_depth);
     } else if (next_depth == e.depth - 1) {
-      // e returned to the frame below: its R0 is the callee's R0 (a sync callback's is not).
-      const bool r0 = m.regs[next_depth] & 1;
-      m.regs[next_depth] &= static_cast<uint16_t>(~0x3f);
+      // e returned to the frame below: its R0 is the callee's R0. A sync callback returns to
+      // its call with the caller's registers as they were before it: nothing moves.
       m.clear_frame(e.depth);
-      if (r0 && !e.in_sync_callback) m.regs[e.depth] |= 1;
+      if (!e.in_sync_callback) {
+        const bool r0 = m.regs[next_depth] & 1;
+        m.regs[next_depth] &= static_cast<uint16_t>(~0x3f);
+        if (r0) m.regs[e.depth] |= 1;
+      }
     }
-    undo_insn(insns[e.pc], e, m);
+    undo_insn(insns[e.pc], e, entered_callback, m);
     next_depth = e.depth;
     next_in_callback = e.in_sync_callback;
   }
