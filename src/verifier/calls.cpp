@@ -328,8 +328,10 @@ bool Env::check_helper_call(State& st, uint32_t pc, const HelperProto& proto, bo
   return true;
 }
 
+// A static subprogram may be called with a bpf_spin_lock held (as the kernel allows since 6.x):
+// the lock stays in the state, so the callee can call no helper but the unlock, and whoever
+// exits the program or a callback must have released it (check_exit()).
 bool Env::check_pseudo_call(State& st, uint32_t pc, uint32_t target) {
-  if (st.lock.map >= 0) return fail(pc, EINVAL, "function calls are not allowed while holding a lock");
   if (st.frames.size() >= static_cast<size_t>(isa::kMaxCallFrames))
     return fail(pc, E2BIG,
                 fmt::format("the call stack of {} frames is too deep", st.frames.size() + 1));
@@ -349,8 +351,11 @@ bool Env::check_exit(State& st, uint32_t pc, uint32_t* next_pc, bool* done) {
   const Reg r0 = frame.regs[0];
   *done = false;
   if (r0.type == RegType::NotInit) return fail(pc, EACCES, "R0 !read_ok");
-  if (st.lock.map >= 0) return fail(pc, EINVAL, "bpf_spin_unlock is missing");
   const CallbackKind cb = frame.callback;
+  // A bpf-to-bpf callee may return holding the lock (its caller goes on under it); the program
+  // and every callback may not.
+  if (st.lock.map >= 0 && (st.frames.size() == 1 || cb != CallbackKind::None))
+    return fail(pc, EINVAL, "bpf_spin_unlock is missing");
   if (cb == CallbackKind::Timer || cb == CallbackKind::Workqueue ||
       cb == CallbackKind::Loop || cb == CallbackKind::ForEachMapElem) {
     const bool async = cb == CallbackKind::Timer || cb == CallbackKind::Workqueue;
