@@ -110,8 +110,13 @@ void Env::compute_liveness() {
 
 uint16_t Env::live_regs(const State& st, size_t frame, uint32_t pc) const {
   if (frame + 1 == st.frames.size()) return live_in[pc];
-  // A caller waits at its call; it resumes after it with R0-R5 rewritten.
-  const uint32_t resume = st.frames[frame + 1].callsite + 1;
+  // A caller waits at its call; it resumes after it with R0-R5 rewritten. Below a bpf_loop /
+  // for_each callback it resumes at the call itself, to call again: its arguments live too.
+  const Frame& callee = st.frames[frame + 1];
+  if (callee.callback == helpers::CallbackKind::Loop ||
+      callee.callback == helpers::CallbackKind::ForEachMapElem)
+    return live_in[callee.callsite] & static_cast<uint16_t>(kArgRegs | kCalleeSaved);
+  const uint32_t resume = callee.callsite + 1;
   return resume < live_in.size() ? live_in[resume] & kCalleeSaved : 0;
 }
 

@@ -136,6 +136,11 @@ bool Env::states_equal(const State& old_st, const State& cur_st, Compare mode, u
     const Frame& c = cur_st.frames[f];
     if (o.callsite != c.callsite || o.callback != c.callback || o.subprog != c.subprog)
       return false;
+  }
+  // The current function's registers first: that is where states usually differ.
+  for (size_t f = old_st.frames.size(); f-- > 0;) {
+    const Frame& o = old_st.frames[f];
+    const Frame& c = cur_st.frames[f];
     // Dead registers (liveness.cpp) may differ: nothing below the checkpoint reads them.
     const uint16_t live = exact ? 0x7ff : static_cast<uint16_t>(live_regs(old_st, f, pc) | 0x400);
     for (int r = 0; r < 11; ++r)
