@@ -17,6 +17,7 @@ constexpr uint32_t kComplexityLimit = 1'000'000;  // BPF_COMPLEXITY_LIMIT_INSNS
 constexpr size_t kMaxCheckpointsPerInsn = 64;
 constexpr size_t kMaxPendingBranches = 8192;
 constexpr uint32_t kLoopCheckpointJumps = 4, kLoopCheckpointInsns = 16;
+constexpr uint32_t kChainCheckpointInsns = 100;
 
 int access_size(const Insn& insn) {
   switch (insn.opcode & 0x18) {
@@ -602,6 +603,9 @@ int Env::visit_prune_point(State& st, uint32_t pc) {
   // Past the per-insn limit the checkpoint still cuts the path's history (precision walks stop
   // at checkpoints that already have what they look for), it just never prunes.
   const bool searchable = visited[pc].size() < kMaxCheckpointsPerInsn;
+  // Such a checkpoint only bounds the history walks: one every 100 instructions does (a path
+  // that loops to the instruction limit would otherwise hold tens of thousands of states).
+  if (!searchable && insns_since_checkpoint < kChainCheckpointInsns) return 0;
   Checkpoint cp;
   cp.state = st;
   cp.insn = pc;
