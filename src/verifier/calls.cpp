@@ -147,7 +147,10 @@ bool Env::check_helper_call(State& st, uint32_t pc, const HelperProto& proto, bo
       case ArgType::PtrToUninitMem:
         meta.mem_regno = regno;
         meta.mem_write = type == ArgType::PtrToUninitMem;
-        if (type == ArgType::PtrToMemOrNull && reg.is_const() && reg.const_value() == 0) break;
+        if (type == ArgType::PtrToMemOrNull && reg.is_const() && reg.const_value() == 0) {
+          mark_precise(st, regno);  // "no memory" only while it is exactly 0
+          break;
+        }
         if (!reg.is_pointer())
           return fail(pc, EACCES,
                       fmt::format("R{} type={} expected=fp, pkt, pkt_meta, map_key, map_value",
@@ -157,6 +160,7 @@ bool Env::check_helper_call(State& st, uint32_t pc, const HelperProto& proto, bo
       case ArgType::ConstSizeOrZero: {
         if (reg.type != RegType::Scalar)
           return fail(pc, EACCES, fmt::format("R{} type={} expected=scalar", regno, have));
+        mark_precise(st, regno);  // the size bounds the memory access
         if (reg.smin < 0)
           return fail(pc, EACCES, fmt::format("R{} min value is negative, either use unsigned or "
                                               "'var &= const'",
@@ -186,6 +190,7 @@ bool Env::check_helper_call(State& st, uint32_t pc, const HelperProto& proto, bo
       case ArgType::PtrToStack:
       case ArgType::PtrToStackOrNull:
         if (type == ArgType::PtrToStackOrNull && reg.is_const() && reg.const_value() == 0) {
+          mark_precise(st, regno);
           meta.ctx_regno = regno;
           break;
         }
@@ -272,8 +277,12 @@ bool Env::check_helper_call(State& st, uint32_t pc, const HelperProto& proto, bo
     });
     if (!known) async_roots.push_back(AsyncRoot{static_cast<uint32_t>(sp), meta.field_map, callback});
   } else if (callback == CallbackKind::Loop || callback == CallbackKind::ForEachMapElem) {
-    // Synchronous callback: simulate it as a call on top of the caller's frame (it may use the
-    // caller's stack through its ctx argument); check_exit() returns to pc + 1.
+    // Synchronous callback, called any number of times (kernel 6.7+): this path runs the callback
+    // as a frame on top of the caller's (it may use the caller's stack through its ctx
+    // argument), and check_exit() brings it back to this call with the caller's registers as
+    // they were, to run the call again; a pushed path leaves after the call (no more calls).
+    // The iterations stop once the state at the call is within an earlier one's
+    // (visit_prune_point, Compare::RangeWithin), helped by widening (check_exit()).
     if (st.frames.size() >= static_cast<size_t>(isa::kMaxCallFrames))
       return fail(pc, E2BIG, fmt::format("the call stack of {} frames is too deep",
                                          st.frames.size() + 1));
@@ -309,8 +318,6 @@ bool Env::check_helper_call(State& st, uint32_t pc, const HelperProto& proto, bo
     }
     callee.regs[10] = make_pointer(RegType::Stack);
     callee.regs[10].frameno = callee.frameno;
-    for (int r = 1; r <= 5; ++r) frame.regs[r] = Reg{};
-    frame.regs[0] = make_unknown_scalar();
     st.frames.push_back(std::move(callee));
     *next_pc = static_cast<uint32_t>(meta.func);
     return true;
@@ -321,8 +328,10 @@ bool Env::check_helper_call(State& st, uint32_t pc, const HelperProto& proto, bo
   return true;
 }
 
+// A static subprogram may be called with a bpf_spin_lock held (as the kernel allows since 6.x):
+// the lock stays in the state, so the callee can call no helper but the unlock, and whoever
+// exits the program or a callback must have released it (check_exit()).
 bool Env::check_pseudo_call(State& st, uint32_t pc, uint32_t target) {
-  if (st.lock.map >= 0) return fail(pc, EINVAL, "function calls are not allowed while holding a lock");
   if (st.frames.size() >= static_cast<size_t>(isa::kMaxCallFrames))
     return fail(pc, E2BIG,
                 fmt::format("the call stack of {} frames is too deep", st.frames.size() + 1));
@@ -342,8 +351,11 @@ bool Env::check_exit(State& st, uint32_t pc, uint32_t* next_pc, bool* done) {
   const Reg r0 = frame.regs[0];
   *done = false;
   if (r0.type == RegType::NotInit) return fail(pc, EACCES, "R0 !read_ok");
-  if (st.lock.map >= 0) return fail(pc, EINVAL, "bpf_spin_unlock is missing");
   const CallbackKind cb = frame.callback;
+  // A bpf-to-bpf callee may return holding the lock (its caller goes on under it); the program
+  // and every callback may not.
+  if (st.lock.map >= 0 && (st.frames.size() == 1 || cb != CallbackKind::None))
+    return fail(pc, EINVAL, "bpf_spin_unlock is missing");
   if (cb == CallbackKind::Timer || cb == CallbackKind::Workqueue ||
       cb == CallbackKind::Loop || cb == CallbackKind::ForEachMapElem) {
     const bool async = cb == CallbackKind::Timer || cb == CallbackKind::Workqueue;
@@ -352,12 +364,14 @@ bool Env::check_exit(State& st, uint32_t pc, uint32_t* next_pc, bool* done) {
     if (r0.type != RegType::Scalar)
       return fail(pc, EINVAL, fmt::format("{} the register R0 is not a known value ({})", where,
                                           reg_type_name(r0.type, r0.maybe_null)));
+    mark_precise(st, 0);  // the helper / timer engine relies on the range
     if (r0.smin < 0 || r0.smax > high)
       return fail(pc, EINVAL,
                   fmt::format("{} the register R0 has smin={} smax={} should have been in [0, {}]",
                               where, r0.smin, r0.smax, high));
   }
   if (st.frames.size() == 1) {
+    if (r0.is_pointer()) exposes_addresses = true;  // the caller sees the address
     *done = true;
     return true;
   }
@@ -370,13 +384,63 @@ bool Env::check_exit(State& st, uint32_t pc, uint32_t* next_pc, bool* done) {
   // A pointer into the returned frame (stored through a pointer argument) outlives it: it
   // becomes a plain number that can never be dereferenced.
   for_each_reg(st, [&](Reg& r) {
-    if (r.type == RegType::Stack && r.frameno >= popped) r = make_unknown_scalar();
+    if (r.type == RegType::Stack && r.frameno >= popped) {
+      exposes_addresses = true;
+      r = make_unknown_scalar();
+    }
   });
   Frame& caller = st.cur();
+  if (sync_callback) {
+    // Back to the helper call, to call the callback again (see check_helper_call()).
+    widen_after_callback(st, callsite);
+    *next_pc = callsite;
+    return true;
+  }
   for (int r = 1; r <= 5; ++r) caller.regs[r] = Reg{};
-  caller.regs[0] = sync_callback ? make_unknown_scalar() : r0;
+  caller.regs[0] = r0;
   *next_pc = callsite + 1;
   return true;
+}
+
+// Widening (the kernel's widen_imprecise_scalars): a scalar the callback changes on every call
+// (a counter in the caller's stack) would make every iteration's state new. Where the previous
+// iteration's state at the call, on this path, had an imprecise scalar that is now different,
+// the value becomes unknown: iterations converge, and nothing that needed the range is lost
+// (precise scalars are kept; a later need re-explores from the unknown value, soundly).
+void Env::widen_after_callback(State& st, uint32_t callsite) {
+  const State* previous = nullptr;
+  for (int32_t index = st.parent; index >= 0;) {
+    const Checkpoint& cp = checkpoints[static_cast<size_t>(index)];
+    if (cp.insn == callsite && cp.state.frames.size() == st.frames.size()) {
+      previous = &cp.state;
+      break;
+    }
+    index = cp.state.parent;
+  }
+  if (!previous) return;
+  auto widen = [](const Reg& old_reg, Reg& cur) {
+    if (old_reg.type != RegType::Scalar || cur.type != RegType::Scalar || old_reg.precise) return;
+    if (old_reg.var_off == cur.var_off && old_reg.smin == cur.smin && old_reg.smax == cur.smax &&
+        old_reg.umin == cur.umin && old_reg.umax == cur.umax && old_reg.s32min == cur.s32min &&
+        old_reg.s32max == cur.s32max && old_reg.u32min == cur.u32min &&
+        old_reg.u32max == cur.u32max)
+      return;
+    cur = make_unknown_scalar();
+  };
+  for (size_t f = 0; f < st.frames.size(); ++f) {
+    const Frame& old_frame = previous->frames[f];
+    Frame& frame = st.frames[f];
+    for (int r = 0; r < 10; ++r) widen(old_frame.regs[r], frame.regs[r]);
+    for (size_t s = 0; s < frame.stack.size() && s < old_frame.stack.size(); ++s) {
+      const StackSlot& o = old_frame.stack[s];
+      StackSlot& c = frame.stack[s];
+      if (o.spill_size && c.spill_size && o.spill_start == c.spill_start &&
+          o.spill_size == c.spill_size) {
+        widen(o.spilled, c.spilled);
+        if (c.spill_size == 4 && c.spilled.type == RegType::Scalar) zext32(c.spilled);
+      }
+    }
+  }
 }
 
 }  // namespace hourglass::verifier

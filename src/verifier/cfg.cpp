@@ -86,16 +86,15 @@ bool Env::check_cfg() {
     const Insn& insn = insns[pc];
     if (imm_slot[pc]) continue;
     if (!known_opcode(insn)) return fail(pc, EINVAL, fmt::format("unknown opcode {:02x}", insn.opcode));
+    if (!check_insn_fields(pc)) return false;
+    // The VM's own decoder must accept whatever passed (one definition of the encodings).
+    if (!isa::is_known_opcode(insn))
+      return fail(pc, EINVAL, fmt::format("unknown opcode {:02x}", insn.opcode));
     if (is_ld_imm64(insn)) {
-      if (pc + 1 >= n || insns[pc + 1].opcode != 0 || insns[pc + 1].dst || insns[pc + 1].src ||
-          insns[pc + 1].off)
-        return fail(pc, EINVAL, "invalid BPF_LD_IMM insn");
       imm_slot[pc + 1] = 1;
       const uint8_t src = insn.src;
       if (src == kPseudoMapFd || src == kPseudoMapValue || src == kPseudoMapIdx ||
           src == kPseudoMapIdxValue) {
-        if (insn.imm < 0 || static_cast<size_t>(insn.imm) >= in.maps.size())
-          return fail(pc, EINVAL, fmt::format("fd {} is not pointing to valid bpf_map", insn.imm));
         const MapDesc& desc = in.maps[static_cast<size_t>(insn.imm)];
         if (is_tracing_type(in.type) && desc.attr.record.timer_off >= 0)
           return fail(pc, EINVAL, "tracing progs cannot use bpf_timer yet");
@@ -107,8 +106,6 @@ bool Env::check_cfg() {
         if (target < 0 || target >= n)
           return fail(pc, EINVAL, fmt::format("call to invalid destination"));
         entries.push_back(static_cast<uint32_t>(target));
-      } else if (src != 0) {
-        return fail(pc, EINVAL, fmt::format("unsupported ld_imm64 src_reg {}", src));
       }
     } else if (is_pseudo_call(insn)) {
       const int64_t target = static_cast<int64_t>(pc) + insn.imm + 1;
@@ -132,6 +129,16 @@ bool Env::check_cfg() {
 
   // Jumps stay inside their subprogram; each subprogram ends in exit or an unconditional jump.
   prune_point.assign(n, 0);
+  // A call whose helper runs a callback synchronously is where every callback iteration comes
+  // back to (calls.cpp): a prune point, so that iterations converge.
+  sync_callback_call.assign(n, 0);
+  for (uint32_t pc = 0; pc < n; ++pc) {
+    if (imm_slot[pc] || insns[pc].opcode != kOpCall || insns[pc].src != 0) continue;
+    const helpers::HelperProto* proto = helpers::find_helper(static_cast<uint32_t>(insns[pc].imm));
+    if (proto && (proto->callback == helpers::CallbackKind::Loop ||
+                  proto->callback == helpers::CallbackKind::ForEachMapElem))
+      sync_callback_call[pc] = prune_point[pc] = 1;
+  }
   for (const Subprog& sp : subprogs) {
     for (uint32_t pc = sp.entry; pc < sp.end; ++pc) {
       const Insn& insn = insns[pc];

@@ -15,6 +15,9 @@ namespace {
 
 constexpr uint32_t kComplexityLimit = 1'000'000;  // BPF_COMPLEXITY_LIMIT_INSNS
 constexpr size_t kMaxCheckpointsPerInsn = 64;
+constexpr size_t kMaxPendingBranches = 8192;
+constexpr uint32_t kLoopCheckpointJumps = 4, kLoopCheckpointInsns = 16;
+constexpr uint32_t kChainCheckpointInsns = 100;
 
 int access_size(const Insn& insn) {
   switch (insn.opcode & 0x18) {
@@ -142,6 +145,9 @@ class Stepper {
   bool mov(Reg& d, const Reg& src, bool is64, bool from_reg) {
     const int16_t sext = insn_.off;  // movsx: 8, 16 or 32
     if (sext != 0 && from_reg) {
+      // check_insn_fields() allows only these; the shifts below rely on it.
+      if (sext != 8 && sext != 16 && (sext != 32 || !is64))
+        return fail(EINVAL, "BPF_MOV uses reserved fields");
       if (src.type != RegType::Scalar)
         return fail(EACCES, fmt::format("R{} sign-extension of pointer prohibited", insn_.src));
       Reg r = src;
@@ -161,6 +167,7 @@ class Stepper {
     }
     if (!is64 && src.is_pointer()) {
       // Privileged: the low half of a pointer is an unknown scalar (it can never be turned back).
+      env_.exposes_addresses = true;
       d = make_unknown_scalar();
       zext32(d);
       return true;
@@ -180,6 +187,7 @@ class Stepper {
       // Privileged programs may subtract pointers in 32 bits (clang's `data_end - data` on the
       // u32 ctx fields): the result is a meaningless but harmless scalar.
       if (op == kAluSub) {
+        env_.exposes_addresses = true;
         d = make_unknown_scalar();
         zext32(d);
         return true;
@@ -196,6 +204,7 @@ class Stepper {
       // As for a privileged loader: the difference of two pointers is a plain scalar
       // (`data_end - data` is the packet length); it can never become a pointer again.
       if (op == kAluSub) {
+        env_.exposes_addresses = true;
         d = make_unknown_scalar();
         return true;
       }
@@ -206,6 +215,9 @@ class Stepper {
     Reg ptr = d.is_pointer() ? d : src;
     const Reg scalar = d.is_pointer() ? src : d;
     const int ptr_regno = d.is_pointer() ? dst : insn_.src;
+    // The offset's range becomes the pointer's: it matters wherever the pointer is used.
+    if (!d.is_pointer()) env_.mark_precise(st_, dst);
+    else if (insn_.opcode & kSrcX) env_.mark_precise(st_, insn_.src);
     if (ptr.maybe_null)
       return fail(EACCES, fmt::format("R{} pointer arithmetic on {} prohibited, null-check it first",
                                       ptr_regno, reg_type_name(ptr.type, true)));
@@ -291,6 +303,7 @@ class Stepper {
     Reg loaded;
     if (!env_.check_mem_access(st_, pc_, dst, insn_.off, size, false, nullptr, -1, &loaded, false))
       return false;
+    if (loaded.is_pointer()) env_.exposes_addresses = true;  // arithmetic on a spilled pointer
     const Reg value = make_unknown_scalar();
     if (!env_.check_mem_access(st_, pc_, dst, insn_.off, size, true, &value, src, nullptr, false))
       return false;
@@ -304,7 +317,8 @@ class Stepper {
 
   bool ld(uint32_t* next) {
     const uint8_t mode = insn_.opcode & 0xe0;
-    if (mode == kModeAbs || mode == kModeInd) return ld_packet_legacy();
+    // BPF_LD_ABS / BPF_LD_IND never get here: check_ld_legacy() refuses them.
+    if (mode != kModeImm) return fail(ENOTSUP, "BPF_LD_[ABS|IND] is not supported");
     *next = pc_ + 2;
     if (!writable(insn_.dst)) return false;
     const Insn& second = env_.insns[pc_ + 1];
@@ -339,22 +353,6 @@ class Stepper {
         return fail(EINVAL, "invalid BPF_LD_IMM insn");
     }
     reg(insn_.dst) = r;
-    return true;
-  }
-
-  // Legacy BPF_LD_ABS / BPF_LD_IND: implicit skb in R6, result in R0, R1-R5 clobbered.
-  bool ld_packet_legacy() {
-    using helpers::ProgType;
-    const ProgType type = env_.in.type;
-    if (type != ProgType::SocketFilter && type != ProgType::SchedCls && type != ProgType::SchedAct)
-      return fail(EINVAL, "BPF_LD_[ABS|IND] instructions not allowed for this program type");
-    if (st_.lock.map >= 0)
-      return fail(EINVAL, "BPF_LD_[ABS|IND] cannot be used inside bpf_spin_lock-ed region");
-    if (reg(6).type != RegType::Ctx)
-      return fail(EINVAL, "at the time of BPF_LD_ABS|IND R6 != pointer to skb");
-    if ((insn_.opcode & 0xe0) == kModeInd && (insn_.src > 10 || !readable(insn_.src))) return false;
-    for (int r = 1; r <= 5; ++r) reg(r) = Reg{};
-    mark_unknown_width(reg(0), static_cast<unsigned>(access_size(insn_)));
     return true;
   }
 
@@ -403,6 +401,12 @@ class Stepper {
     if (d.is_pointer() || src.is_pointer()) return pointer_jump(op, is64, src, target, next);
 
     const int taken = scalar_branch_taken(op, d, src, is64);
+    // A branch not followed because of the ranges: those ranges matter (precision.cpp).
+    auto decided_by_ranges = [&] {
+      env_.mark_precise(st_, dst);
+      if (from_reg) env_.mark_precise(st_, insn_.src);
+    };
+    if (taken >= 0) decided_by_ranges();
     if (taken == 1) {
       *next = target;
       return true;
@@ -422,6 +426,7 @@ class Stepper {
       env_.push_branch(std::move(other), target);
       return true;
     }
+    decided_by_ranges();
     if (other_ok) {
       st_ = std::move(other);
       *next = target;
@@ -437,6 +442,9 @@ class Stepper {
     const Reg* ptr = d.is_pointer() ? &d : &src;
     const Reg* other = d.is_pointer() ? &src : &d;
     if (eq && other->is_const() && other->const_value() == 0 && !other->is_pointer()) {
+      // Null-check semantics hang on that scalar being exactly 0.
+      if (!d.is_pointer()) env_.mark_precise(st_, dst);
+      else if (insn_.opcode & kSrcX) env_.mark_precise(st_, insn_.src);
       if (!ptr->maybe_null) {
         // A valid pointer is never null: the outcome is known.
         if (op == kJmpJne) *next = target;
@@ -460,8 +468,12 @@ class Stepper {
       }
       return true;
     }
-    if (d.is_pointer() && src.is_pointer() && is64) packet_compare(op, d, src, target);
-    else env_.push_branch(st_, target);
+    if (d.is_pointer() && src.is_pointer() && is64) {
+      packet_compare(op, d, src, target);
+    } else {
+      env_.exposes_addresses = true;  // a pointer against a number: the outcome is the address's
+      env_.push_branch(st_, target);
+    }
     return true;
   }
 
@@ -486,6 +498,17 @@ class Stepper {
     if (pkt && pkt->off > 0 && pkt->umax <= 0xffff) {
       env_.mark_packet_range(proven_when_taken ? taken : st_, *pkt, pkt->off);
     }
+    // Positions inside one packet, or inside one stack frame, compare the same on every run;
+    // anything else compares addresses.
+    auto in_packet = [](const Reg& r) {
+      return r.type == RegType::Packet || r.type == RegType::PacketMeta ||
+             r.type == RegType::PacketEnd;
+    };
+    const bool same_region = (in_packet(d) && in_packet(s)) ||
+                             (d.type == RegType::Stack && s.type == RegType::Stack &&
+                              d.frameno == s.frameno) ||
+                             (d.type == RegType::Ctx && s.type == RegType::Ctx);
+    if (!same_region) env_.exposes_addresses = true;
     env_.push_branch(std::move(taken), target);
   }
 
@@ -504,46 +527,98 @@ void Env::mark_packet_range(State& st, const Reg& pkt, int32_t range) {
 void Env::push_branch(State st, uint32_t pc) {
   if (st.parent >= 0) checkpoints[static_cast<size_t>(st.parent)].branches++;
   pending.push_back(Pending{std::move(st), pc});
+  // As the kernel (BPF_COMPLEXITY_LIMIT_JMP_SEQ): this many branches waiting means a path that
+  // keeps forking without ever finishing; it also bounds the memory they hold.
+  if (pending.size() > kMaxPendingBranches && !failure)
+    fail(pc, E2BIG, fmt::format("The sequence of {} jumps is too complex.", pending.size()));
 }
+
+namespace {
+
+// A finished checkpoint is never an ancestor of an open path again: its history (only precision
+// walks read it) goes, and so does its state unless it still serves pruning.
+void release_finished(Checkpoint& cp) {
+  std::vector<HistEntry>().swap(cp.state.history);
+  if (!cp.searchable) std::vector<Frame>().swap(cp.state.frames);
+}
+
+}  // namespace
 
 void Env::path_done(int32_t parent) {
   while (parent >= 0) {
     Checkpoint& cp = checkpoints[static_cast<size_t>(parent)];
     if (--cp.branches > 0) break;
     parent = cp.state.parent;
+    release_finished(cp);
   }
 }
 
 // 1: the path is covered by a finished checkpoint; 0: go on; -1: error.
 int Env::visit_prune_point(State& st, uint32_t pc) {
   bool in_loop = false;
-  for (uint32_t index : visited[pc]) {
-    const Checkpoint& cp = checkpoints[index];
+  std::vector<uint32_t>& here = visited[pc];
+  for (size_t i = 0; i < here.size(); ++i) {
+    Checkpoint& cp = checkpoints[here[i]];
     if (cp.branches > 0) {
-      if (states_equal(cp.state, st, true)) {
+      if (calls_sync_callback(pc)) {
+        // Back at a bpf_loop / for_each call after running the callback: if this state is
+        // within an earlier iteration's (still being explored), more calls add nothing.
+        if (states_equal(cp.state, st, Compare::RangeWithin, pc)) {
+          stats.pruned++;
+          return 1;
+        }
+        continue;
+      }
+      if (states_equal(cp.state, st, Compare::Exact, pc)) {
         fail(pc, EINVAL, fmt::format("infinite loop detected at insn {}", pc));
         return -1;
       }
       in_loop = true;
       continue;
     }
-    if (states_equal(cp.state, st, false)) {
+    if (states_equal(cp.state, st, Compare::Subsumes, pc)) {
       stats.pruned++;
+      cp.hits++;
+      propagate_precision(cp.state, st);
       return 1;
     }
+    // A finished checkpoint that keeps failing to match (typically one loop iteration's) is
+    // dropped from the search, as the kernel drops states with miss_cnt > hit_cnt * 3 + 3; it
+    // stays in `checkpoints` for the precision walks of the paths below it.
+    if (++cp.misses > cp.hits * 3 + 3) {
+      cp.searchable = false;
+      release_finished(cp);
+      here[i] = here.back();
+      here.pop_back();
+      --i;
+    }
   }
-  // Inside a loop most iterations differ; store a checkpoint only now and then.
-  if (in_loop && jmps_since_checkpoint < 20 && insns_since_checkpoint < 100) return 0;
-  if (visited[pc].size() >= kMaxCheckpointsPerInsn) return 0;
+  // Inside a loop most iterations differ; store a checkpoint only every few jumps (the kernel
+  // waits for 20 jumps or 100 instructions; fewer keeps loops whose body branches much from
+  // re-exploring each iteration's sibling paths several iterations deep).
+  // Callback call sites always keep one: the callback iterations converge against them.
+  if (in_loop && !calls_sync_callback(pc) && jmps_since_checkpoint < kLoopCheckpointJumps &&
+      insns_since_checkpoint < kLoopCheckpointInsns)
+    return 0;
+  // Past the per-insn limit the checkpoint still cuts the path's history (precision walks stop
+  // at checkpoints that already have what they look for), it just never prunes.
+  const bool searchable = visited[pc].size() < kMaxCheckpointsPerInsn;
+  // Such a checkpoint only bounds the history walks: one every 100 instructions does (a path
+  // that loops to the instruction limit would otherwise hold tens of thousands of states).
+  if (!searchable && insns_since_checkpoint < kChainCheckpointInsns) return 0;
   Checkpoint cp;
   cp.state = st;
   cp.insn = pc;
   cp.branches = 1;
+  cp.searchable = searchable;
   checkpoints.push_back(std::move(cp));
   const uint32_t index = static_cast<uint32_t>(checkpoints.size() - 1);
   st.parent = static_cast<int32_t>(index);
-  visited[pc].push_back(index);
-  stats.states++;
+  st.history.clear();  // the checkpoint holds the path up to here
+  if (searchable) {
+    visited[pc].push_back(index);
+    stats.states++;
+  }
   jmps_since_checkpoint = 0;
   insns_since_checkpoint = 0;
   return 0;
@@ -577,8 +652,24 @@ bool Env::explore_from(State root, uint32_t start) {
       }
       uint32_t next = pc + 1;
       bool done = false;
+      HistEntry entry;
+      entry.pc = pc;
+      entry.depth = static_cast<uint8_t>(st.frames.size() - 1);
+      entry.in_sync_callback = st.cur().callback == helpers::CallbackKind::Loop ||
+                               st.cur().callback == helpers::CallbackKind::ForEachMapElem;
+      // Appended before the step: branches it pushes continue this history too.
+      st.history.push_back(entry);
+      step_stack = HistEntry{};
+      in_step = true;
       Stepper step(*this, st, pc);
-      if (!step.run(&next, &done)) {
+      const bool stepped = step.run(&next, &done);
+      in_step = false;
+      if (stepped && step_stack.stack_use != StackUse::None) {
+        st.history.back().stack_use = step_stack.stack_use;
+        st.history.back().stack_frame = step_stack.stack_frame;
+        st.history.back().stack_slot = step_stack.stack_slot;
+      }
+      if (!stepped || failure) {  // (push_branch() fails without failing the step)
         if (in.verbose_log) log_line(fmt::format("{}: {}", pc, state_str(st)));
         return false;
       }

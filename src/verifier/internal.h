@@ -81,6 +81,11 @@ struct Reg {
   int32_t frameno = 0;   // Stack: frame that owns the memory
   int32_t range = 0;     // Packet/PacketMeta: bytes from the group's base proven in bounds
   uint32_t subprog = 0;  // Func: entry insn of the target
+  // Scalars in a checkpoint's copy only (precision.cpp): some path below the checkpoint needed
+  // this value's range (a memory offset, a helper size, a branch decided by it, a callback's
+  // return value). Pruning compares imprecise scalars by type alone. Always false in the state
+  // being explored.
+  bool precise = false;
 
   bool is_pointer() const { return type != RegType::NotInit && type != RegType::Scalar; }
   bool is_const() const { return type == RegType::Scalar && var_off.is_const(); }
@@ -128,10 +133,24 @@ struct LockState {
   bool operator==(const LockState&) const = default;
 };
 
+// One simulated instruction, as precision backtracking needs it (kernel: jmp_history, but every
+// instruction: the path is not recoverable from jumps alone once calls are involved).
+enum class StackUse : uint8_t { None, Spill, Fill, Bytes };
+struct HistEntry {
+  uint32_t pc = 0;
+  uint8_t depth = 0;            // frame index that executed it
+  bool in_sync_callback = false;  // that frame is a bpf_loop / for_each callback
+  StackUse stack_use = StackUse::None;  // a fixed-offset stack access: register spill, exact
+                                        // fill, or plain bytes written
+  uint8_t stack_frame = 0, stack_slot = 0;  // which frame's stack, which 8-byte slot
+};
+
 struct State {
   std::vector<Frame> frames;  // frames.back() is the current function
   LockState lock;
   int32_t parent = -1;  // checkpoint this path descends from (branch counting)
+  std::vector<HistEntry> history;  // instructions since `parent` (in a checkpoint: from its
+                                   // parent to it)
   Frame& cur() { return frames.back(); }
   const Frame& cur() const { return frames.back(); }
 };
@@ -149,10 +168,18 @@ void for_each_reg(State& st, Fn&& fn) {
   }
 }
 
+// How states_equal compares: Exact, every register and byte identical (infinite loops);
+// RangeWithin, old subsumes cur on what is live, every scalar by its range (against checkpoints
+// still open, whose precision marks are not complete: callback iterations); Subsumes, the same
+// but imprecise scalars match any scalar (finished checkpoints).
+enum class Compare : uint8_t { Exact, RangeWithin, Subsumes };
+
 struct Checkpoint {
   State state;
   uint32_t insn = 0;
   uint32_t branches = 0;
+  uint32_t hits = 0, misses = 0;  // comparisons once finished (search eviction)
+  bool searchable = false;        // listed in Env::visited (may prune other paths)
 };
 
 // ---------------------------------------------------------------- the explorer
@@ -177,6 +204,11 @@ class Env {
   // ---- shared by the parts (each defined in the file named) ----
   // cfg.cpp
   bool check_cfg();
+  bool calls_sync_callback(uint32_t insn) const { return sync_callback_call[insn] != 0; }
+  // fields.cpp
+  bool check_insn_fields(uint32_t insn);
+  bool check_ld_imm64_fields(uint32_t insn);
+  bool check_ld_legacy(uint32_t insn);
   int subprog_of(uint32_t insn) const;
   // memory.cpp
   bool check_mem_access(State& st, uint32_t insn, int regno, int32_t off, int size, bool write,
@@ -190,6 +222,7 @@ class Env {
   bool check_pseudo_call(State& st, uint32_t insn, uint32_t target);
   // returns false on error; `done` set when the path ended (exit from a root frame)
   bool check_exit(State& st, uint32_t insn, uint32_t* next_pc, bool* done);
+  void widen_after_callback(State& st, uint32_t callsite);
   // explore.cpp
   bool explore_from(State root, uint32_t start);
   void push_branch(State st, uint32_t pc);  // a path to explore later (counts on its parent)
@@ -199,7 +232,16 @@ class Env {
   // verifier.cpp
   bool check_stack_depth();
   // state.cpp
-  bool states_equal(const State& old_st, const State& cur_st, bool exact) const;
+  // `pc` is where both states stand (liveness). See Compare.
+  bool states_equal(const State& old_st, const State& cur_st, Compare mode, uint32_t pc) const;
+  // liveness.cpp: registers read before written from each insn on (R0-R9 bits), per insn.
+  void compute_liveness();
+  uint16_t live_regs(const State& st, size_t frame, uint32_t pc) const;
+  // precision.cpp: `regno` of the current frame (or a stack slot of frame `frame`) must keep its
+  // exact range in every checkpoint this path descends from, and whatever it was computed from.
+  void mark_precise(State& st, int regno);
+  void mark_slot_precise(State& st, int frame, int slot);
+  void propagate_precision(const State& old_st, State& cur);
   std::string state_str(const State& st) const;
   std::string reg_str(const Reg& reg) const;
 
@@ -217,6 +259,7 @@ class Env {
   std::vector<int32_t> inner_desc_;      // outer index -> desc index (-1 = not yet made)
   std::vector<Subprog> subprogs;
   std::vector<uint8_t> prune_point;      // per insn
+  std::vector<uint8_t> sync_callback_call;  // per insn: a bpf_loop / for_each_map_elem call
   std::vector<std::vector<uint32_t>> visited;  // per insn: checkpoint indices
   std::deque<Checkpoint> checkpoints;
   struct Pending {
@@ -234,7 +277,13 @@ class Env {
   std::string log;
   std::optional<Failure> failure;
   uint32_t id_gen_ = 0;
+  bool exposes_addresses = false;  // see VerifyOutput::exposes_addresses
   uint32_t jmps_since_checkpoint = 0, insns_since_checkpoint = 0;
+  std::vector<uint16_t> live_in;  // per insn: registers live before it (liveness.cpp)
+  // The stack access of the instruction being simulated (memory.cpp fills it in), and whether
+  // one is being simulated: precision marks made meanwhile start below its history entry.
+  HistEntry step_stack;
+  bool in_step = false;
 };
 
 }  // namespace hourglass::verifier

@@ -31,19 +31,22 @@ SlotByte byte_kind(const Frame& frame, int32_t byte_off) {
 }
 
 // Turns a spilled register back into plain bytes (a partial overwrite keeps the rest readable).
-void destroy_spill(StackSlot& slot) {
+// The bytes of a spilled pointer become readable numbers: `exposes` records that.
+// They become Misc even for a spilled 0: Zero bytes would make the spilled value's range matter
+// without precision tracking seeing it (as the kernel, which turns them into STACK_MISC).
+void destroy_spill(StackSlot& slot, bool& exposes) {
   if (!slot.spill_size) return;
-  const bool zero = slot.spilled.is_const() && slot.spilled.const_value() == 0;
+  if (slot.spilled.is_pointer()) exposes = true;
   for (int j = slot.spill_start; j < slot.spill_start + slot.spill_size; ++j)
-    slot.bytes[j] = zero ? SlotByte::Zero : SlotByte::Misc;
+    slot.bytes[j] = SlotByte::Misc;
   slot.spill_size = 0;
   slot.spilled = Reg{};
 }
 
-void write_bytes(Frame& frame, int32_t off, int size, SlotByte kind) {
+void write_bytes(Frame& frame, int32_t off, int size, SlotByte kind, bool& exposes) {
   for (int32_t b = off; b < off + size; ++b) {
     StackSlot& slot = slot_for(frame, b);
-    destroy_spill(slot);
+    destroy_spill(slot, exposes);
     slot.bytes[byte_in_slot(b)] = kind;
   }
 }
@@ -185,10 +188,15 @@ bool Env::check_mem_access(State& st, uint32_t pc, int regno, int32_t off, int s
         for (int32_t b = lo; b < hi; ++b) {
           if (write) {
             StackSlot& slot = slot_for(frame, b);
-            destroy_spill(slot);
-            if (slot.bytes[byte_in_slot(b)] != SlotByte::Zero || !value || !value->is_const() ||
-                value->const_value() != 0)
+            destroy_spill(slot, exposes_addresses);
+            const bool zero = value && value->is_const() && value->const_value() == 0;
+            if (zero && value_regno >= 0 && slot.bytes[byte_in_slot(b)] == SlotByte::Zero)
+              mark_precise(st, value_regno);  // Zero bytes stay Zero only for exactly 0
+            if (slot.bytes[byte_in_slot(b)] != SlotByte::Zero || !zero)
               slot.bytes[byte_in_slot(b)] = SlotByte::Misc;
+          } else if (byte_kind(frame, b) == SlotByte::Spill &&
+                     slot_for(frame, b).spilled.is_pointer()) {
+            exposes_addresses = true;  // the bytes of a spilled pointer read as a number
           } else if (byte_kind(frame, b) == SlotByte::Invalid) {
             return fail(pc, EACCES,
                         fmt::format("invalid variable-offset read from stack R{} var_off={} "
@@ -208,10 +216,16 @@ bool Env::check_mem_access(State& st, uint32_t pc, int regno, int32_t off, int s
       touch_stack(st, ptr.frameno, total);
       StackSlot& slot = slot_for(frame, total);
       const int first = byte_in_slot(total);
+      // What precision backtracking needs to know about this access (precision.cpp).
+      step_stack.stack_frame = static_cast<uint8_t>(ptr.frameno);
+      step_stack.stack_slot = static_cast<uint8_t>((-total - 1) / 8);
       if (write) {
         const bool spillable = value && (size == 8 || (size == 4 && !value_is_ptr));
+        step_stack.stack_use = spillable ? StackUse::Spill : StackUse::Bytes;
         if (spillable) {
-          destroy_spill(slot);
+          bool old_pointer = false;  // only a narrower spill leaves some of its bytes behind
+          destroy_spill(slot, old_pointer);
+          if (old_pointer && size < 8) exposes_addresses = true;
           for (int j = 0; j < 8; ++j)
             if (j < first || j >= first + size) {
               if (slot.bytes[j] == SlotByte::Spill) slot.bytes[j] = SlotByte::Misc;
@@ -227,7 +241,9 @@ bool Env::check_mem_access(State& st, uint32_t pc, int regno, int32_t off, int s
           const bool zero = value && value->is_const() &&
                             (value->const_value() & (size == 8 ? kU64Max
                                                                : (1ull << (size * 8)) - 1)) == 0;
-          write_bytes(frame, total, size, zero ? SlotByte::Zero : SlotByte::Misc);
+          // Zero bytes read back as the constant 0: the stored value must have been exactly that.
+          if (zero && value_regno >= 0) mark_precise(st, value_regno);
+          write_bytes(frame, total, size, zero ? SlotByte::Zero : SlotByte::Misc, exposes_addresses);
         }
         return true;
       }
@@ -241,6 +257,7 @@ bool Env::check_mem_access(State& st, uint32_t pc, int regno, int32_t off, int s
       }
       if (slot.spill_size && slot.spill_start == first && slot.spill_size == size) {
         result = slot.spilled;
+        step_stack.stack_use = StackUse::Fill;
       } else if (slot.spill_size && slot.spilled.is_pointer() && first < slot.spill_start + 8 &&
                  first + size > slot.spill_start) {
         return fail(pc, EACCES, "invalid size of register fill");
@@ -357,8 +374,10 @@ bool Env::check_helper_mem(State& st, uint32_t pc, int regno, uint64_t size, boo
                            bool zero_ok) {
   const Reg& reg = st.cur().regs[regno];
   if (size == 0 && zero_ok) return true;
-  if (reg.type == RegType::Scalar && zero_ok && reg.is_const() && reg.const_value() == 0)
+  if (reg.type == RegType::Scalar && zero_ok && reg.is_const() && reg.const_value() == 0) {
+    mark_precise(st, regno);
     return true;
+  }
   if (size > (1u << 29))
     return fail(pc, EACCES, fmt::format("R{} unbounded memory access", regno + 1));
   const int32_t len = static_cast<int32_t>(size);
@@ -379,7 +398,7 @@ bool Env::check_helper_mem(State& st, uint32_t pc, int regno, uint64_t size, boo
         const int32_t byte = static_cast<int32_t>(b);
         if (write) {
           StackSlot& slot = slot_for(frame, byte);
-          destroy_spill(slot);
+          destroy_spill(slot, exposes_addresses);
           slot.bytes[byte_in_slot(byte)] = SlotByte::Misc;
         } else if (byte_kind(frame, byte) == SlotByte::Invalid) {
           return fail(pc, EACCES, fmt::format("invalid indirect read from stack R{} off {}+{} size {}",

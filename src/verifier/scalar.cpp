@@ -299,18 +299,20 @@ Reg range_alu(uint8_t op, const Reg& a, const Reg& b, int16_t off) {
     case kAluAdd: {
       int64_t smin, smax;
       uint64_t umin, umax;
-      bool s_over = __builtin_add_overflow(a.smin, b.smin, &smin) |
-                    __builtin_add_overflow(a.smax, b.smax, &smax);
-      bool u_over = __builtin_add_overflow(a.umin, b.umin, &umin) |
-                    __builtin_add_overflow(a.umax, b.umax, &umax);
+      const bool smin_over = __builtin_add_overflow(a.smin, b.smin, &smin);
+      const bool smax_over = __builtin_add_overflow(a.smax, b.smax, &smax);
+      const bool umin_over = __builtin_add_overflow(a.umin, b.umin, &umin);
+      const bool umax_over = __builtin_add_overflow(a.umax, b.umax, &umax);
+      const bool s_over = smin_over || smax_over, u_over = umin_over || umax_over;
       return with_ranges(tnum_add(a.var_off, b.var_off), u_over ? 0 : umin,
                          u_over ? kU64Max : umax, s_over ? kS64Min : smin,
                          s_over ? kS64Max : smax);
     }
     case kAluSub: {
       int64_t smin, smax;
-      bool s_over = __builtin_sub_overflow(a.smin, b.smax, &smin) |
-                    __builtin_sub_overflow(a.smax, b.smin, &smax);
+      const bool smin_over = __builtin_sub_overflow(a.smin, b.smax, &smin);
+      const bool smax_over = __builtin_sub_overflow(a.smax, b.smin, &smax);
+      const bool s_over = smin_over || smax_over;
       bool u_under = a.umin < b.umax;
       return with_ranges(tnum_sub(a.var_off, b.var_off), u_under ? 0 : a.umin - b.umax,
                          u_under ? kU64Max : a.umax - b.umin, s_over ? kS64Min : smin,

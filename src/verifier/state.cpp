@@ -1,5 +1,6 @@
 // State comparison (pruning and infinite-loop detection) and the text forms of registers and
 // states used by the verbose log.
+#include <cstring>
 #include <map>
 
 #include <fmt/format.h>
@@ -54,11 +55,14 @@ bool same_value(const Reg& a, const Reg& b) {
 }
 
 // Is every concrete value `cur` may hold one that `old_reg` allowed (old paths all succeeded)?
-bool regsafe(const Reg& old_reg, const Reg& cur, bool exact, IdMap& ids) {
+bool regsafe(const Reg& old_reg, const Reg& cur, Compare mode, IdMap& ids) {
+  const bool exact = mode == Compare::Exact;
   if (old_reg.type == RegType::NotInit) return !exact || cur.type == RegType::NotInit;
   if (old_reg.type != cur.type) return false;
   if (old_reg.type == RegType::Scalar) {
     if (exact) return same_value(old_reg, cur);
+    // No path below needed its range (precision.cpp).
+    if (mode == Compare::Subsumes && !old_reg.precise) return true;
     return range_within(old_reg, cur) && tnum_in(old_reg.var_off, cur.var_off);
   }
   if (old_reg.maybe_null != cur.maybe_null || old_reg.off != cur.off || old_reg.map != cur.map ||
@@ -78,9 +82,22 @@ SlotByte byte_at(const Frame& frame, size_t index) {
   return slot < frame.stack.size() ? frame.stack[slot].bytes[index % 8] : SlotByte::Invalid;
 }
 
-bool stacksafe(const Frame& old_frame, const Frame& cur, bool exact, IdMap& ids) {
+// Identical byte kinds with no spill are always safe: the common case, checked a slot at a time.
+bool plain_slot_equal(const Frame& old_frame, const Frame& cur, size_t slot) {
+  if (slot >= old_frame.stack.size() || slot >= cur.stack.size()) return false;
+  const StackSlot& o = old_frame.stack[slot];
+  return o.spill_size == 0 && cur.stack[slot].spill_size == 0 &&
+         std::memcmp(o.bytes, cur.stack[slot].bytes, sizeof(o.bytes)) == 0;
+}
+
+bool stacksafe(const Frame& old_frame, const Frame& cur, Compare mode, IdMap& ids) {
+  const bool exact = mode == Compare::Exact;
   const size_t bytes = std::max(old_frame.stack.size(), exact ? cur.stack.size() : 0) * 8;
   for (size_t i = 0; i < bytes; ++i) {
+    if (i % 8 == 0 && plain_slot_equal(old_frame, cur, i / 8)) {
+      i += 7;
+      continue;
+    }
     const SlotByte old_byte = byte_at(old_frame, i), cur_byte = byte_at(cur, i);
     if (exact && old_byte != cur_byte) return false;
     switch (old_byte) {
@@ -98,7 +115,7 @@ bool stacksafe(const Frame& old_frame, const Frame& cur, bool exact, IdMap& ids)
         if (i / 8 >= cur.stack.size()) return false;
         const StackSlot& c = cur.stack[i / 8];
         if (o.spill_start != c.spill_start || o.spill_size != c.spill_size) return false;
-        if (!regsafe(o.spilled, c.spilled, exact, ids)) return false;
+        if (!regsafe(o.spilled, c.spilled, mode, ids)) return false;
         break;
       }
     }
@@ -108,7 +125,8 @@ bool stacksafe(const Frame& old_frame, const Frame& cur, bool exact, IdMap& ids)
 
 }  // namespace
 
-bool Env::states_equal(const State& old_st, const State& cur_st, bool exact) const {
+bool Env::states_equal(const State& old_st, const State& cur_st, Compare mode, uint32_t pc) const {
+  const bool exact = mode == Compare::Exact;
   if (old_st.frames.size() != cur_st.frames.size()) return false;
   IdMap ids;
   if (old_st.lock.map != cur_st.lock.map || !ids.check(old_st.lock.id, cur_st.lock.id))
@@ -118,10 +136,19 @@ bool Env::states_equal(const State& old_st, const State& cur_st, bool exact) con
     const Frame& c = cur_st.frames[f];
     if (o.callsite != c.callsite || o.callback != c.callback || o.subprog != c.subprog)
       return false;
-    for (int r = 0; r < 11; ++r)
-      if (!regsafe(o.regs[r], c.regs[r], exact, ids)) return false;
-    if (!stacksafe(o, c, exact, ids)) return false;
   }
+  // The current function's registers first: that is where states usually differ.
+  for (size_t f = old_st.frames.size(); f-- > 0;) {
+    const Frame& o = old_st.frames[f];
+    const Frame& c = cur_st.frames[f];
+    // Dead registers (liveness.cpp) may differ: nothing below the checkpoint reads them.
+    const uint16_t live = exact ? 0x7ff : static_cast<uint16_t>(live_regs(old_st, f, pc) | 0x400);
+    for (int r = 0; r < 11; ++r)
+      if ((live >> r) & 1 && !regsafe(o.regs[r], c.regs[r], mode, ids)) return false;
+  }
+  // Stacks last: they are the long part, and registers (loop counters) usually differ first.
+  for (size_t f = 0; f < old_st.frames.size(); ++f)
+    if (!stacksafe(old_st.frames[f], cur_st.frames[f], mode, ids)) return false;
   return true;
 }
 

@@ -64,6 +64,7 @@ Result<VerifyOutput> Env::run() {
   bool ok = check_cfg();
   if (ok) {
     visited.assign(insns.size(), {});
+    compute_liveness();
     State main = entry_state(0);
     main.cur().regs[1] = make_pointer(RegType::Ctx);
     ok = explore_from(std::move(main), 0);
@@ -100,6 +101,7 @@ Result<VerifyOutput> Env::run() {
   VerifyOutput out;
   out.log = std::move(log);
   out.stats = stats;
+  out.exposes_addresses = exposes_addresses;
   for (const Subprog& sp : subprogs)
     out.subprogs.push_back(
         SubprogInfo{sp.entry, sp.name, sp.stack_depth, sp.is_async_cb, sp.is_cb});

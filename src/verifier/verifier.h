@@ -62,6 +62,11 @@ struct VerifyOutput {
   std::string log;  // verbose path log (empty unless verbose_log)
   VerifyStats stats;
   std::vector<SubprogInfo> subprogs;  // sorted by entry; [0] is the main program
+  // Set when some path lets an address become a number or decide a branch (a privileged loader
+  // may: 32-bit copies or differences of pointers, a pointer compared with a number, a partly
+  // overwritten spilled pointer, a pointer returned by the program). Such a program's results
+  // depend on where its memory lives, so two engines may legitimately differ (fuzzing).
+  bool exposes_addresses = false;
 };
 
 Result<VerifyOutput> verify(const VerifyInput& input);

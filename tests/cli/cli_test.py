@@ -367,11 +367,11 @@ class BadInput(unittest.TestCase):
                               "cannot read capture")
 
     def test_program_the_verifier_rejects(self):
-        # vm_checksum_prog indexes a stack table with `% 48`, which no verifier can bound.
-        proc = self.assert_fails(["prog", "list", prog("vm_programs")], "vm_checksum_prog")
+        # verif_reject_modulo indexes a stack table with `% 48`, which no verifier can bound.
+        proc = self.assert_fails(["prog", "list", prog("verif_reject")], "verif_reject_modulo")
         self.assertIn("insn", proc.stderr)
         self.assertIn("invalid unbounded variable-offset read from stack", proc.stderr)
-        verbose = hg("verify", prog("vm_programs"), "--log", check=False)
+        verbose = hg("verify", prog("verif_reject"), "--log", check=False)
         self.assertNotEqual(verbose.returncode, 0)
         self.assertGreater(len(verbose.stderr.splitlines()), 5, "the path log follows")
 

@@ -5,9 +5,39 @@
 
 #include "../vm/vm_programs_shared.h"
 
+// vm_fold and vm_checksum of vm_programs_shared.h, computing the same values in a shape a
+// verifier can follow: clang lowers `x % 48` to x - (x / 48) * 48, whose range neither the
+// kernel's verifier nor Hourglass's can bound, so the slot gets an explicit bound it never needs
+// (the empty asm keeps clang from proving the check redundant and dropping it), and the data is
+// read from a stack copy.
+static __attribute__((noinline)) __u64 vm_fold_verifiable(const __u8 *data, __u32 len, __s32 seed) {
+  __u32 table[48];
+  for (int i = 0; i < 48; i++) table[i] = (__u32)(seed + i * 77);
+  __u64 acc = 0;
+  for (__u32 i = 0; i < len && i < 64; i++) {
+    __u32 slot = (data[i] * 13u + i) % 48;
+    asm volatile("" : "+r"(slot));
+    if (slot >= 48) return 0;
+    table[slot] = table[slot] * 31 + data[i];
+    acc = vm_mix(acc, table[slot], data[i], seed - (__s32)i, i);
+  }
+  for (int i = 0; i < 48; i++) acc += vm_classify((__s32)table[i]);
+  return acc;
+}
+
 SEC("syscall")
 int vm_checksum_prog(struct vm_input *in) {
-  return (int)vm_checksum(in);
+  // A ctx pointer may only be dereferenced unmodified: the bytes are read at constant offsets
+  // into the stack, where a variable index is fine.
+  __u8 data[64];
+  __builtin_memcpy(data, in->data, sizeof(data));
+  __u64 folded = vm_fold_verifiable(data, in->len, in->seed);
+  __u64 swapped = __builtin_bswap32((__u32)folded) |
+                  ((__u64)__builtin_bswap16((__u16)(folded >> 32)) << 32);
+  in->out[0] = folded;
+  in->out[1] = swapped;
+  in->out[2] = vm_mix(folded, swapped, in->len, in->seed, 0);
+  return (int)(in->out[2] ^ in->out[0]);
 }
 
 struct loop_ctx {

@@ -25,6 +25,19 @@ Asm call_chain(int calls) {
   return a;
 }
 
+// `count` branches in a row on random values, one side setting bit i of r6, which is returned
+// at the end and never needs its range. Without precision tracking every combination is its own
+// state (2^24 paths: past the 1M-instruction limit); with it the sides merge at once.
+Asm bit_diamonds(int count) {
+  Asm a;
+  a.mov(6, 0);
+  for (int i = 0; i < count; ++i) {
+    const std::string side = "side" + std::to_string(i), join = "join" + std::to_string(i);
+    a.call(7).j(JGT, 0, 100, side).alu64(OR, 6, 1 << i).ja(join).label(side).add(6, 0).label(join);
+  }
+  return a.movr(0, 6).exit();
+}
+
 std::vector<Case> cases() {
   std::vector<Case> c;
   // ---- CFG
@@ -102,6 +115,11 @@ std::vector<Case> cases() {
   c.push_back(reject("too_many_insns", XDP,
                      Asm().mov(1, 0).label("loop").add(1, 1).j(JLT, 1, 2000000, "loop").ret(0),
                      "BPF program is too large. Processed 1000001 insn", E2BIG));
+  c.push_back(accept("imprecise_scalars_prune", XDP, bit_diamonds(24)));
+  c.push_back(reject("too_many_pending_branches", XDP,
+                     Asm().call(7).movr(6, 0).mov(1, 0).label("loop").add(1, 1)
+                         .j(JEQ, 6, 3, "next").label("next").j(JLT, 1, 100000, "loop").ret(0),
+                     "The sequence of 8193 jumps is too complex.", E2BIG));
   // ---- bpf-to-bpf calls
   {
     Asm a;
@@ -199,6 +217,34 @@ std::vector<Case> cases() {
   c.push_back(reject("for_each_value_past_end", TC,
                      Asm().ld_map(1, kArray).ld_func(2, "cb").mov(3, 0).mov(4, 0).call(164).ret(0)
                          .label("cb").ldx(DW, 0, 3, 48).ret(0),
+                     "invalid access to map value, value_size=48 off=48 size=8"));
+  // Callbacks run any number of times (kernel 6.7+): iterated until the state at the call
+  // converges. A counter the callback bumps in the caller's stack is unbounded afterwards...
+  c.push_back(reject("bpf_loop_counter_unbounded", XDP,
+                     Asm().st(DW, 10, -8, 0).st(DW, 10, -16, 0).mov(1, 1000).ld_func(2, "cb")
+                         .movr(3, 10).add(3, -8).mov(4, 0).call(181)
+                         .ldx(DW, 1, 10, -8).movr(2, 10).add(2, -16).addr(2, 1).ldx(B, 0, 2, 0).exit()
+                         .label("cb").ldx(DW, 3, 2, 0).add(3, 1).stx(DW, 2, 3, 0).ret(0),
+                     "unbounded"));
+  // ... unless the callback bounds it itself (0..4 after any number of calls).
+  c.push_back(accept("bpf_loop_counter_bounded", XDP,
+                     Asm().st(DW, 10, -8, 0).st(DW, 10, -16, 0).mov(1, 10).ld_func(2, "cb")
+                         .movr(3, 10).add(3, -8).mov(4, 0).call(181)
+                         .ldx(DW, 1, 10, -8).movr(2, 10).add(2, -16).addr(2, 1).ldx(B, 0, 2, 0).exit()
+                         .label("cb").ldx(DW, 3, 2, 0).j(JGE, 3, 4, "stop").add(3, 1).stx(DW, 2, 3, 0)
+                         .ret(0).label("stop").ret(1)));
+  // The second call sees what the first one wrote (a 0/1-call model would accept this).
+  c.push_back(reject("bpf_loop_second_call_differs", XDP,
+                     Asm().st(DW, 10, -8, 0).mov(1, 10).ld_func(2, "cb").movr(3, 10).add(3, -8)
+                         .mov(4, 0).call(181).ret(0)
+                         .label("cb").ldx(DW, 3, 2, 0).j(JNE, 3, 0, "again").st(DW, 2, 0, 1).ret(0)
+                         .label("again").ldx(DW, 0, 10, 8).mov(0, 0).exit(),
+                     "invalid read from stack R10 off=8 size=8"));
+  c.push_back(reject("for_each_second_call_differs", TC,
+                     Asm().st(DW, 10, -8, 0).ld_map(1, kArray).ld_func(2, "cb").movr(3, 10).add(3, -8)
+                         .mov(4, 0).call(164).ret(0)
+                         .label("cb").ldx(DW, 1, 4, 0).j(JEQ, 1, 0, "first").ldx(DW, 0, 3, 48)
+                         .label("first").st(DW, 4, 0, 1).ret(0),
                      "invalid access to map value, value_size=48 off=48 size=8"));
   c.push_back(reject("callback_is_main", XDP,
                      Asm().label("main").mov(1, 10).ld_func(2, "main").mov(3, 0).mov(4, 0).call(181).ret(0),

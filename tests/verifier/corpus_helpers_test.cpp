@@ -138,8 +138,22 @@ std::vector<Case> cases() {
     Asm a;
     value_in_r6(a, kLockArray).movr(1, 6).add(1, 4).call(93).call_sub("f").movr(1, 6).add(1, 4).call(94);
     a.label("null").ret(0).label("f").ret(0);
-    c.push_back(reject("spin_lock_subprog_while_held", TC, a,
+    c.push_back(accept("spin_lock_subprog_while_held", TC, a));
+  }
+  {
+    // The callee runs under the caller's lock: no helper there either.
+    Asm a;
+    value_in_r6(a, kLockArray).movr(1, 6).add(1, 4).call(93).call_sub("f").movr(1, 6).add(1, 4).call(94);
+    a.label("null").ret(0).label("f").call(5).ret(0);
+    c.push_back(reject("spin_lock_subprog_calls_helper", TC, a,
                        "function calls are not allowed while holding a lock"));
+  }
+  {
+    // A subprogram may return with a lock it took; the caller releases it.
+    Asm a;
+    value_in_r6(a, kLockArray).movr(1, 6).add(1, 4).call_sub("f").movr(1, 6).add(1, 4).call(94);
+    a.label("null").ret(0).label("f").call(93).ret(0);
+    c.push_back(accept("spin_lock_taken_in_subprog", TC, a));
   }
   {
     Asm a;

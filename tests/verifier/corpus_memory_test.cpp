@@ -35,7 +35,7 @@ std::vector<Case> cases() {
   c.push_back(accept("ld_imm64_const", XDP, Asm().ld_imm64(0, 0x100000000ull).exit()));
   c.push_back(reject("ld_imm64_truncated", XDP,
                      Asm().mov(0, 0).exit().raw(Insn{kOpLdImm64, 0, 0, 0, 0}),
-                     "invalid BPF_LD_IMM insn"));
+                     "invalid bpf_ld_imm64 insn"));
   c.push_back(reject("map_fd_invalid", XDP, Asm().ld_map(1, 99).ret(0),
                      "fd 99 is not pointing to valid bpf_map"));
   c.push_back(accept("div_by_reg_zero", XDP, Asm().mov(1, 0).mov(0, 10).alu64r(DIV, 0, 1).exit()));

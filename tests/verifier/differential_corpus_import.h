@@ -25,4 +25,5 @@ namespace hourglass::verifier::test {
 std::vector<Case> imported_memory_cases();
 std::vector<Case> imported_control_cases();
 std::vector<Case> imported_helper_cases();
+std::vector<Case> imported_encoding_cases();
 }  // namespace hourglass::verifier::test
