@@ -32,7 +32,6 @@ namespace verifier = hourglass::verifier;
 
 constexpr uint32_t kValueSize = 32;
 constexpr uint32_t kEntries = 64;
-constexpr uint32_t kKernelXdp = 6;
 
 Insn make(uint8_t opcode, int dst, int src, int16_t off, int32_t imm) {
   Insn insn;
