@@ -12,6 +12,7 @@
 #include "maps/map.h"
 #include "common/relaxed_copy.h"
 #include "maps/map_internal.h"
+#include "maps/zeroed_block.h"
 
 namespace hourglass::maps::detail {
 
@@ -25,11 +26,14 @@ class ArrayMap : public Map {
         slot_size_(round_up8(attr.value_size)),
         slots_per_elem_(slots_per_elem),
         storage_(reinterpret_cast<uint8_t*>(storage)) {}
-  ~ArrayMap() override { delete[] reinterpret_cast<uint64_t*>(storage_); }
+  ~ArrayMap() override { free_zeroed_block(storage_, storage_bytes(attr_, slots_per_elem_)); }
 
+  static uint64_t storage_bytes(const MapAttr& attr, uint32_t slots_per_elem) {
+    return uint64_t{round_up8(attr.value_size)} * slots_per_elem * attr.max_entries;
+  }
+  // Zeroed: hidden fields start out clear.
   static uint64_t* allocate(const MapAttr& attr, uint32_t slots_per_elem) {
-    uint64_t words = round_up8(attr.value_size) / 8 * slots_per_elem * attr.max_entries;
-    return new (std::nothrow) uint64_t[words]();  // zeroed: hidden fields start out clear
+    return static_cast<uint64_t*>(allocate_zeroed_block(storage_bytes(attr, slots_per_elem)));
   }
 
   void* lookup(const void* key) override {
@@ -147,7 +151,7 @@ Map* make_array_common(const MapAttr& attr, uint32_t slots_per_elem) {
   uint64_t* storage = ArrayMap::allocate(attr, slots_per_elem);
   if (storage == nullptr) return nullptr;
   Map* map = new (std::nothrow) ArrayMap(attr, slots_per_elem, storage);
-  if (map == nullptr) delete[] storage;
+  if (map == nullptr) free_zeroed_block(storage, ArrayMap::storage_bytes(attr, slots_per_elem));
   return map;
 }
 
