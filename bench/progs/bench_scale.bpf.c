@@ -3,7 +3,7 @@
 // `prefault` writes every value once (so value pages are resident before memory is measured);
 // `arm` initialises and arms slots [param, param + iterations) at random expiries one hour ahead
 // (args->sink: slots left unarmed by -ENOMEM); `op_start` re-arms a random one of the first
-// `param` slots (`op_start_hot` one of the first 64); `op_cancel_start` cancels one and arms it again; `fire_range` makes slots
+// `param` slots (param = 64 keeps to a few cached timers); `op_cancel_start` cancels one and arms it again; `fire_range` makes slots
 // [0, iterations) fall due at one instant. bench_scale_10m.bpf.c is the same with 10M slots
 // (the full run's 10M point; --quick keeps to this 1M-slot object).
 #include "bench_loop.h"
@@ -93,29 +93,6 @@ static long body_start(__u64 index, struct loop_state *state) {
   return 0;
 }
 
-// Re-arms one of the first kHotSlots slots (always in cache): with N other timers armed this
-// shows the queue structure's own cost as N grows, apart from the cache misses on random map
-// values and timer objects that op_start also pays.
-#define HOT_SLOTS 64
-static long body_start_hot(__u64 index, struct loop_state *state) {
-  __u32 key = bpf_get_prandom_u32() % HOT_SLOTS;
-  struct slot *value = bpf_map_lookup_elem(&slots, &key);
-  if (!value) return 1;
-  __u64 expiry = BENCH_FAR_NS + bpf_get_prandom_u32() % 1000000000u;
-  state->sink += expiry;
-  if (bpf_timer_start(&value->timer, expiry, 0)) state->errors++;
-  return 0;
-}
-
-static long body_baseline_hot(__u64 index, struct loop_state *state) {
-  __u32 key = bpf_get_prandom_u32() % HOT_SLOTS;
-  struct slot *value = bpf_map_lookup_elem(&slots, &key);
-  if (!value) return 1;
-  __u64 expiry = BENCH_FAR_NS + bpf_get_prandom_u32() % 1000000000u;
-  state->sink += expiry;
-  return 0;
-}
-
 // Cancels a random armed timer and arms it again (a cancel clears the callback).
 static long body_cancel_start(__u64 index, struct loop_state *state) {
   __u32 key = bpf_get_prandom_u32() % (__u32)state->param;
@@ -176,7 +153,5 @@ BENCH_LOOP_PROGRAM(prefault, body_prefault)
 BENCH_LOOP_PROGRAM(arm, body_arm)
 BENCH_LOOP_PROGRAM(baseline, body_baseline)
 BENCH_LOOP_PROGRAM(op_start, body_start)
-BENCH_LOOP_PROGRAM(op_start_hot, body_start_hot)
-BENCH_LOOP_PROGRAM(baseline_hot, body_baseline_hot)
 BENCH_LOOP_PROGRAM(op_cancel_start, body_cancel_start)
 BENCH_LOOP_PROGRAM(cancel_range, body_cancel)

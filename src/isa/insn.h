@@ -17,6 +17,17 @@ struct Insn {
 };
 static_assert(sizeof(Insn) == 8);
 
+// One instruction from its fields; dst and src keep their low 4 bits (the fields' width).
+constexpr Insn make_insn(uint8_t opcode, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
+  Insn insn;
+  insn.opcode = opcode;
+  insn.dst = dst & 0x0f;
+  insn.src = src & 0x0f;
+  insn.off = off;
+  insn.imm = imm;
+  return insn;
+}
+
 // Classes (opcode & 0x07).
 inline constexpr uint8_t kClassLd = 0x00, kClassLdx = 0x01, kClassSt = 0x02, kClassStx = 0x03,
                          kClassAlu = 0x04, kClassJmp = 0x05, kClassJmp32 = 0x06,

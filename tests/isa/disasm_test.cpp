@@ -9,13 +9,7 @@ namespace hourglass::isa {
 namespace {
 
 Insn make(uint8_t opcode, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-  Insn insn;
-  insn.opcode = opcode;
-  insn.dst = dst;
-  insn.src = src;
-  insn.off = off;
-  insn.imm = imm;
-  return insn;
+  return make_insn(opcode, dst, src, off, imm);
 }
 
 std::string text(const Insn& insn) { return disassemble(insn, nullptr); }

@@ -124,13 +124,8 @@ class Asm {
 
  private:
   Asm& emit(uint8_t opcode, int dst, int src, int16_t off, int32_t imm) {
-    Insn insn;
-    insn.opcode = opcode;
-    insn.dst = static_cast<uint8_t>(dst);
-    insn.src = static_cast<uint8_t>(src);
-    insn.off = off;
-    insn.imm = imm;
-    code_.push_back(insn);
+    code_.push_back(isa::make_insn(opcode, static_cast<uint8_t>(dst), static_cast<uint8_t>(src),
+                                   off, imm));
     return *this;
   }
   enum class Fix { Off, Imm };

@@ -10,13 +10,7 @@ namespace {
 constexpr ProgType XDP = ProgType::Xdp, FILTER = ProgType::SocketFilter;
 
 Insn make(uint8_t opcode, int dst, int src, int16_t off, int32_t imm) {
-  Insn insn;
-  insn.opcode = opcode;
-  insn.dst = static_cast<uint8_t>(dst);
-  insn.src = static_cast<uint8_t>(src);
-  insn.off = off;
-  insn.imm = imm;
-  return insn;
+  return isa::make_insn(opcode, static_cast<uint8_t>(dst), static_cast<uint8_t>(src), off, imm);
 }
 
 // r0 = 0, then `insn`, then exit: the instruction under test runs on the only path.

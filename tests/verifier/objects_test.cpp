@@ -9,6 +9,7 @@
 #include <map>
 
 #include "helpers/proto.h"
+#include "object_inputs.h"
 #include "object/object.h"
 #include "verifier/verifier.h"
 
@@ -17,28 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> objects_in(const std::string& dir) {
-  std::vector<std::string> out;
-  if (!fs::exists(dir)) return out;
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.path().string().ends_with(".bpf.o")) out.push_back(entry.path().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-VerifyInput input_for(const object::ObjectSpec& spec, const object::ProgramSpec& prog) {
-  VerifyInput input;
-  input.prog_name = prog.name;
-  input.type = prog.type;
-  input.insns = &prog.insns;
-  for (const object::MapSpec& map : spec.maps) input.maps.push_back(MapDesc{map.attr, map.name});
-  for (const object::KfuncSpec& kfunc : spec.kfuncs)
-    input.kfuncs.push_back(helpers::find_kfunc(kfunc.name.c_str()));
-  for (const object::FuncInfo& func : prog.func_info)
-    input.subprog_names.push_back({func.insn_index, func.name});
-  input.line_info = prog.line_info;
-  return input;
-}
+using test_objects::input_for;
+using test_objects::objects_in;
 
 // Programs written for other parts' tests that the kernel's verifier would reject as well, with
 // the reason: they must keep failing for exactly that reason (and nothing else may fail).

@@ -33,13 +33,7 @@ inline Result<uint64_t> run_text(const std::vector<std::string>& lines, void* me
 
 inline isa::Insn insn(uint8_t opcode, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0,
                       int32_t imm = 0) {
-  isa::Insn result;
-  result.opcode = opcode;
-  result.dst = dst;
-  result.src = src;
-  result.off = off;
-  result.imm = imm;
-  return result;
+  return isa::make_insn(opcode, dst, src, off, imm);
 }
 
 // ld_imm64 with a pseudo source (two slots).

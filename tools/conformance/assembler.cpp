@@ -176,13 +176,7 @@ class Assembler {
   }
 
   void emit(uint8_t opcode, uint8_t dst, uint8_t src, int16_t off, int32_t value) {
-    isa::Insn insn;
-    insn.opcode = opcode;
-    insn.dst = dst & 0x0f;
-    insn.src = src & 0x0f;
-    insn.off = off;
-    insn.imm = value;
-    out_.push_back(insn);
+    out_.push_back(isa::make_insn(opcode, dst, src, off, value));
   }
 
   Status encode(const Line& line) {

@@ -34,13 +34,7 @@ constexpr uint32_t kValueSize = 32;
 constexpr uint32_t kEntries = 64;
 
 Insn make(uint8_t opcode, int dst, int src, int16_t off, int32_t imm) {
-  Insn insn;
-  insn.opcode = opcode;
-  insn.dst = static_cast<uint8_t>(dst);
-  insn.src = static_cast<uint8_t>(src);
-  insn.off = off;
-  insn.imm = imm;
-  return insn;
+  return isa::make_insn(opcode, static_cast<uint8_t>(dst), static_cast<uint8_t>(src), off, imm);
 }
 
 // One block (20 instructions); `i` varies the key, the value offset and the constants. Every
