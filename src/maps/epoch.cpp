@@ -52,27 +52,45 @@ Registry& registry() {
 
 std::atomic<uint64_t> global_epoch{1};
 
-struct Retired {
+// Objects retired through the void* interface ride in a heap-allocated box.
+struct BoxedObject {
+  RetireNode node;  // first member: the node's address is the box's
   void* object;
-  void (*free_fn)(void*);
-  uint64_t tag;
-  Retired* next;
+  void (*free_object)(void*);
 };
 
-std::atomic<Retired*> retired_stack{nullptr};  // lock-free pushes from retire()
-std::atomic<size_t> retired_since_reclaim{0};
+void free_boxed(RetireNode* node) {
+  auto* box = reinterpret_cast<BoxedObject*>(node);
+  box->free_object(box->object);
+  delete box;
+}
+
+constexpr int kDeferred = 0;
+constexpr int kInlineSafe = 1;
+constexpr size_t kInlineSafeBatch = 4096;  // InlineSafe retirements that wake the reclaimer
+
+// One queue per FreeContext: lock-free pushes from retire(); the pending FIFOs belong to whoever
+// owns reclaim_busy.
+struct RetireQueue {
+  std::atomic<RetireNode*> stack{nullptr};
+  std::atomic<size_t> since_reclaim{0};
+  RetireNode* pending_head = nullptr;  // protected by reclaim_busy
+  RetireNode* pending_tail = nullptr;
+};
+RetireQueue queues[2];
+
 std::atomic<size_t> outstanding{0};     // retired, not yet freed
-std::atomic<bool> reclaim_busy{false};  // owner may touch the pending list below
-Retired* pending_head = nullptr;        // FIFO of drained objects; protected by reclaim_busy
-Retired* pending_tail = nullptr;
+std::atomic<bool> reclaim_busy{false};  // owner may touch the pending lists
 // True on the thread running free functions: a free function that ends up in synchronize()
 // (a program's last release freeing its maps, say) must not wait for itself.
 thread_local bool tls_reclaiming = false;
 
-// This thread's record and guard nesting depth. Only the owning thread touches these fields.
+// This thread's record, guard nesting depth and retirements since its outermost guard began.
+// Only the owning thread touches these fields.
 struct ThreadState {
   ThreadRecord* record = nullptr;
   uint32_t depth = 0;
+  uint32_t retired_in_guard = 0;
   ~ThreadState() {
     if (record == nullptr) return;
     Registry& reg = registry();
@@ -115,62 +133,64 @@ void acquire_reclaim_blocking() {
   while (reclaim_busy.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
 }
 
-// Caller owns reclaim_busy. Moves the stack into the FIFO pending list.
-void drain_stack() {
-  Retired* lifo = retired_stack.exchange(nullptr, std::memory_order_acquire);
-  Retired* fifo = nullptr;
-  Retired* fifo_tail = lifo;
+// Caller owns reclaim_busy. Moves the queue's stack to the end of its FIFO pending list.
+void drain_stack(RetireQueue& queue) {
+  RetireNode* lifo = queue.stack.exchange(nullptr, std::memory_order_acquire);
+  RetireNode* fifo = nullptr;
+  RetireNode* fifo_tail = lifo;
   while (lifo) {
-    Retired* next = lifo->next;
+    RetireNode* next = lifo->next;
     lifo->next = fifo;
     fifo = lifo;
     lifo = next;
   }
   if (!fifo) return;
-  if (pending_tail)
-    pending_tail->next = fifo;
+  if (queue.pending_tail)
+    queue.pending_tail->next = fifo;
   else
-    pending_head = fifo;
-  pending_tail = fifo_tail;
+    queue.pending_head = fifo;
+  queue.pending_tail = fifo_tail;
 }
 
-// Caller owns reclaim_busy. Frees, in retire order, every pending object tagged below `bound`.
-// free_fn may call retire() (it only pushes onto the stack).
-void free_pending_below(uint64_t bound) {
-  Retired* freeable = nullptr;
-  Retired** freeable_tail = &freeable;
-  Retired* kept_tail = nullptr;
-  Retired** link = &pending_head;
-  while (*link) {
-    Retired* node = *link;
-    if (node->tag < bound) {
-      *link = node->next;
-      node->next = nullptr;
-      *freeable_tail = node;
-      freeable_tail = &node->next;
-    } else {
-      kept_tail = node;
-      link = &node->next;
-    }
+// Caller owns reclaim_busy. Frees, in retire order, the pending objects tagged below `bound`
+// up to the first that is not: tags grow along the list but for retirements that raced, so
+// stopping there costs at most a little delay and keeps each pass proportional to what it frees.
+// free_fn may call retire() (it only pushes onto a stack). Returns how many were freed.
+size_t free_pending_below(RetireQueue& queue, uint64_t bound) {
+  RetireNode* freeable = queue.pending_head;
+  RetireNode* last_freeable = nullptr;
+  RetireNode* node = queue.pending_head;
+  while (node && node->tag < bound) {
+    last_freeable = node;
+    node = node->next;
   }
-  pending_tail = kept_tail;
+  if (!last_freeable) return 0;
+  queue.pending_head = node;
+  if (!node) queue.pending_tail = nullptr;
+  last_freeable->next = nullptr;
+  const bool was_reclaiming = tls_reclaiming;
   tls_reclaiming = true;
+  size_t freed = 0;
   while (freeable) {
-    Retired* next = freeable->next;
-    freeable->free_fn(freeable->object);
-    delete freeable;
-    outstanding.fetch_sub(1, std::memory_order_relaxed);
+    RetireNode* next = freeable->next;
+    freeable->free_fn(freeable);
+    ++freed;
     freeable = next;
   }
-  tls_reclaiming = false;
+  tls_reclaiming = was_reclaiming;
+  outstanding.fetch_sub(freed, std::memory_order_relaxed);
+  return freed;
 }
 
 void try_reclaim() {
   if (reclaim_busy.exchange(true, std::memory_order_acquire)) return;  // someone else is at it
-  retired_since_reclaim.store(0, std::memory_order_relaxed);
-  drain_stack();
+  for (RetireQueue& queue : queues) {
+    queue.since_reclaim.store(0, std::memory_order_relaxed);
+    drain_stack(queue);
+  }
   global_epoch.fetch_add(1, std::memory_order_seq_cst);
-  free_pending_below(min_active_epoch());
+  const uint64_t bound = min_active_epoch();
+  for (RetireQueue& queue : queues) free_pending_below(queue, bound);
   reclaim_busy.store(false, std::memory_order_release);
 }
 
@@ -225,6 +245,7 @@ EpochGuard::EpochGuard() noexcept {
   ThreadState& state = tls_state;
   if (state.depth++ != 0) return;
   if (state.record == nullptr) state.record = register_thread();
+  state.retired_in_guard = 0;
   state.record->announced.store(global_epoch.load(std::memory_order_seq_cst),
                                 std::memory_order_seq_cst);
   hourglass::full_fence();
@@ -236,21 +257,50 @@ EpochGuard::~EpochGuard() {
   state.record->announced.store(kInactive, std::memory_order_release);
 }
 
-void retire(void* object, void (*free_fn)(void* object)) noexcept {
+void retire(RetireNode* node, FreeContext context) noexcept {
   hourglass::full_fence();  // the unlink precedes the tag read
-  auto* node = new Retired{object, free_fn, global_epoch.load(std::memory_order_seq_cst), nullptr};
-  Retired* head = retired_stack.load(std::memory_order_relaxed);
+  node->tag = global_epoch.load(std::memory_order_seq_cst);
+  RetireQueue& queue = queues[context == FreeContext::InlineSafe ? kInlineSafe : kDeferred];
+  RetireNode* head = queue.stack.load(std::memory_order_relaxed);
   do {
     node->next = head;
-  } while (!retired_stack.compare_exchange_weak(head, node, std::memory_order_release,
-                                                std::memory_order_relaxed));
+  } while (!queue.stack.compare_exchange_weak(head, node, std::memory_order_release,
+                                              std::memory_order_relaxed));
+  ++tls_state.retired_in_guard;
   const size_t waiting = outstanding.fetch_add(1, std::memory_order_relaxed);
   // The first retirement starts the reclaimer (which then polls while objects wait); a full
-  // batch wakes it early.
-  if (waiting == 0 ||
-      retired_since_reclaim.fetch_add(1, std::memory_order_relaxed) + 1 >= kReclaimBatch) {
+  // batch wakes it early. InlineSafe objects wake it rarely: their allocators reclaim them on
+  // their own when they run dry, and a wake-up costs the retiring thread a futex call.
+  const size_t batch = context == FreeContext::InlineSafe ? kInlineSafeBatch : kReclaimBatch;
+  if (waiting == 0 || queue.since_reclaim.fetch_add(1, std::memory_order_relaxed) + 1 >= batch)
     request_reclaim();
-  }
+}
+
+void retire(void* object, void (*free_fn)(void* object)) noexcept {
+  auto* box = new BoxedObject{{nullptr, 0, free_boxed}, object, free_fn};
+  retire(&box->node, FreeContext::Deferred);
+}
+
+bool reclaim_inline_safe() noexcept {
+  if (reclaim_busy.exchange(true, std::memory_order_acquire)) return false;
+  RetireQueue& queue = queues[kInlineSafe];
+  drain_stack(queue);
+  global_epoch.fetch_add(1, std::memory_order_seq_cst);
+  const size_t freed = free_pending_below(queue, min_active_epoch());
+  reclaim_busy.store(false, std::memory_order_release);
+  return freed != 0;
+}
+
+void quiescent_point() noexcept {
+  constexpr uint32_t kRetiredBeforeQuiescence = 64;
+  ThreadState& state = tls_state;
+  if (state.depth != 1 || state.retired_in_guard < kRetiredBeforeQuiescence) return;
+  state.retired_in_guard = 0;
+  // Leaving and re-entering the guard, minus the bookkeeping: the announced epoch moves forward,
+  // and the fence orders it before the next run's loads as a fresh guard's would.
+  state.record->announced.store(global_epoch.load(std::memory_order_seq_cst),
+                                std::memory_order_seq_cst);
+  hourglass::full_fence();
 }
 
 void synchronize() noexcept {
@@ -262,8 +312,10 @@ void synchronize() noexcept {
   // Wait for every guard that began before the bump to end.
   while (min_active_epoch() < target) std::this_thread::yield();
   acquire_reclaim_blocking();
-  drain_stack();
-  free_pending_below(target);
+  for (RetireQueue& queue : queues) {
+    drain_stack(queue);
+    free_pending_below(queue, target);
+  }
   reclaim_busy.store(false, std::memory_order_release);
 }
 

@@ -7,6 +7,7 @@
 //    from the application);
 //  - non-LRU maps refuse a new key when max_entries are linked (-E2BIG); LRU maps evict instead.
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -15,18 +16,21 @@
 #include "common/relaxed_copy.h"
 #include "maps/epoch.h"
 #include "maps/hash_table.h"
+#include "maps/zeroed_block.h"
 
 namespace hourglass::maps::detail {
 
 // ---- ElemPool ----
 
 bool ElemPool::fill(uint32_t count) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  const size_t bytes = elem_size_ * count;
+  block_ = static_cast<uint8_t*>(allocate_zeroed_block(bytes));
+  if (block_ == nullptr) return false;
+  block_bytes_ = bytes;
   free_elems_.reserve(count);
-  for (uint32_t i = 0; i < count; ++i) {
-    void* memory = std::malloc(elem_size_);
-    if (memory == nullptr) return false;
-    auto* elem = new (memory) HashElem();
+  // Pushed from the back, so that a fresh map hands out its elements in address order.
+  for (uint32_t i = count; i-- > 0;) {
+    auto* elem = new (block_ + i * elem_size_) HashElem();
     elem->pool = this;
     free_elems_.push_back(elem);
   }
@@ -34,7 +38,7 @@ bool ElemPool::fill(uint32_t count) {
 }
 
 HashElem* ElemPool::take() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  LockHolder<SpinLock> hold(lock_);
   if (free_elems_.empty()) return nullptr;
   HashElem* elem = free_elems_.back();
   free_elems_.pop_back();
@@ -42,7 +46,7 @@ HashElem* ElemPool::take() {
 }
 
 void ElemPool::give_back(HashElem* elem) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  LockHolder<SpinLock> hold(lock_);
   free_elems_.push_back(elem);
 }
 
@@ -51,7 +55,9 @@ void ElemPool::release() {
 }
 
 ElemPool::~ElemPool() {
-  for (HashElem* elem : free_elems_) std::free(elem);
+  for (HashElem* elem : free_elems_)
+    if (!in_block(elem)) std::free(elem);
+  free_zeroed_block(block_, block_bytes_);
 }
 
 // ---- HashTable ----
@@ -70,8 +76,11 @@ HashTable::HashTable(const MapAttr& attr)
 bool HashTable::init() {
   n_buckets_ = 1;
   while (n_buckets_ < attr_.max_entries) n_buckets_ <<= 1;
-  buckets_.reset(new (std::nothrow) Bucket[n_buckets_]);
-  if (!buckets_) return false;
+  // Zeroed storage, huge-page advised when large: a random lookup in a big map then costs the
+  // bucket's and the element's cache misses, not page walks too.
+  void* storage = allocate_zeroed_block(n_buckets_ * sizeof(Bucket));
+  if (storage == nullptr) return false;
+  buckets_ = new (storage) Bucket[n_buckets_];  // trivially destructible: freed as a block
   if (prealloc_) {
     pool_ = new (std::nothrow) ElemPool(header_size_ + key_area_ + value_area_);
     if (pool_ == nullptr || !pool_->fill(attr_.max_entries)) return false;
@@ -86,19 +95,49 @@ HashTable::~HashTable() {
       HashElem* elem = buckets_[i].head.load(std::memory_order_relaxed);
       while (elem) {
         HashElem* next = elem->next.load(std::memory_order_relaxed);
-        std::free(elem);
+        free_elem_memory(elem);
         elem = next;
       }
     }
+    free_zeroed_block(buckets_, n_buckets_ * sizeof(Bucket));
   }
   if (pool_) pool_->release();
 }
 
+void HashTable::free_elem_memory(HashElem* elem) {
+  if (elem->pool)
+    elem->pool->give_back(elem);
+  else
+    std::free(elem);
+}
+
+namespace {
+template <uint32_t kSize>
+uint32_t fnv1a_fixed(const uint8_t* bytes, uint32_t h) {
+  for (uint32_t i = 0; i < kSize; ++i) h = (h ^ bytes[i]) * 16777619u;
+  return h;
+}
+
+template <class Word>
+bool same_word(const void* a, const void* b) {
+  Word x, y;
+  std::memcpy(&x, a, sizeof x);
+  std::memcpy(&y, b, sizeof y);
+  return x == y;
+}
+}  // namespace
+
 uint32_t HashTable::hash_key(const void* key) const {
-  // FNV-1a then a murmur3 finalizer, so that low bits (the bucket index) mix well.
+  // FNV-1a then a murmur3 finalizer, so that low bits (the bucket index) mix well. The common
+  // key sizes get a loop of known length (unrolled; same result).
   auto* bytes = static_cast<const uint8_t*>(key);
   uint32_t h = 2166136261u ^ seed_;
-  for (uint32_t i = 0; i < attr_.key_size; ++i) h = (h ^ bytes[i]) * 16777619u;
+  switch (attr_.key_size) {
+    case 4: h = fnv1a_fixed<4>(bytes, h); break;
+    case 8: h = fnv1a_fixed<8>(bytes, h); break;
+    default:
+      for (uint32_t i = 0; i < attr_.key_size; ++i) h = (h ^ bytes[i]) * 16777619u;
+  }
   h ^= h >> 16;
   h *= 0x85ebca6bu;
   h ^= h >> 13;
@@ -107,10 +146,19 @@ uint32_t HashTable::hash_key(const void* key) const {
   return h;
 }
 
+bool HashTable::key_matches(const HashElem* elem, uint32_t hash, const void* key) const {
+  if (elem->hash != hash) return false;
+  switch (attr_.key_size) {
+    case 4: return same_word<uint32_t>(key_of(elem), key);
+    case 8: return same_word<uint64_t>(key_of(elem), key);
+    default: return std::memcmp(key_of(elem), key, attr_.key_size) == 0;
+  }
+}
+
 HashElem* HashTable::find_in_chain(const Bucket& bucket, uint32_t hash, const void* key) const {
   for (HashElem* elem = bucket.head.load(std::memory_order_acquire); elem != nullptr;
        elem = elem->next.load(std::memory_order_acquire)) {
-    if (elem->hash == hash && std::memcmp(key_of(elem), key, attr_.key_size) == 0) return elem;
+    if (key_matches(elem, hash, key)) return elem;
   }
   return nullptr;
 }
@@ -123,7 +171,13 @@ HashElem* HashTable::find(const void* key) const {
 uint32_t HashTable::this_cpu() const { return percpu_ ? current_vcpu() % attr_.ncpus : 0; }
 
 HashElem* HashTable::allocate_elem() {
-  HashElem* elem = pool_ ? pool_->take() : nullptr;
+  HashElem* elem = nullptr;
+  if (pool_) {
+    elem = pool_->take();
+    // Dry while replaced elements wait for their grace period: hand back those whose period has
+    // passed (this thread may do that, see retire_elem) before going to the heap.
+    if (elem == nullptr && reclaim_inline_safe()) elem = pool_->take();
+  }
   void* memory = elem;
   if (memory == nullptr) {
     // NO_PREALLOC, or a prealloc pool whose deleted elements still wait for their grace period.
@@ -135,24 +189,27 @@ HashElem* HashTable::allocate_elem() {
   return elem;
 }
 
-void HashTable::discard_unpublished(HashElem* elem) {
-  if (elem->pool)
-    elem->pool->give_back(elem);
-  else
-    std::free(elem);
-}
+void HashTable::discard_unpublished(HashElem* elem) { free_elem_memory(elem); }
 
+// The retirement record lives in the element (no allocation per update). Giving an element back
+// to its pool takes only the pool's lock, so the pool's own allocator may run it inline
+// (FreeContext::InlineSafe); heap elements go through the reclaimer as before.
 void HashTable::retire_elem(HashElem* elem) {
   if (elem->pool) {
     elem->pool->acquire();  // dropped when the element is back in the pool
-    retire(elem, [](void* object) {
-      auto* dead = static_cast<HashElem*>(object);
+    elem->retire_node.free_fn = [](RetireNode* node) {
+      auto* dead = reinterpret_cast<HashElem*>(reinterpret_cast<uint8_t*>(node) -
+                                               offsetof(HashElem, retire_node));
       ElemPool* pool = dead->pool;
       pool->give_back(dead);
       pool->release();
-    });
+    };
+    retire(&elem->retire_node, FreeContext::InlineSafe);
   } else {
-    retire(elem, [](void* object) { std::free(object); });
+    elem->retire_node.free_fn = [](RetireNode* node) {
+      std::free(reinterpret_cast<uint8_t*>(node) - offsetof(HashElem, retire_node));
+    };
+    retire(&elem->retire_node, FreeContext::Deferred);
   }
 }
 
@@ -191,7 +248,7 @@ long HashTable::upsert(const void* key, uint64_t flags, const ValueWriter& write
     std::atomic<HashElem*>* link = &bucket.head;
     for (HashElem* elem = link->load(std::memory_order_relaxed); elem != nullptr;
          elem = link->load(std::memory_order_relaxed)) {
-      if (elem->hash == hash && std::memcmp(key_of(elem), key, attr_.key_size) == 0) {
+      if (key_matches(elem, hash, key)) {
         old = elem;
         break;
       }
@@ -284,7 +341,7 @@ long HashTable::remove(const void* key) {
     std::atomic<HashElem*>* link = &bucket.head;
     for (HashElem* elem = link->load(std::memory_order_relaxed); elem != nullptr;
          elem = link->load(std::memory_order_relaxed)) {
-      if (elem->hash == hash && std::memcmp(key_of(elem), key, attr_.key_size) == 0) {
+      if (key_matches(elem, hash, key)) {
         victim = elem;
         // The victim keeps its next pointer: a reader standing on it walks on.
         link->store(elem->next.load(std::memory_order_relaxed), std::memory_order_release);

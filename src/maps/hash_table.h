@@ -25,6 +25,7 @@
 #include <mutex>
 #include <vector>
 
+#include "maps/epoch.h"
 #include "maps/map.h"
 #include "maps/map_internal.h"
 
@@ -33,21 +34,32 @@ namespace hourglass::maps::detail {
 class ElemPool;
 
 struct HashElem {
+  HashElem() noexcept : lru{nullptr, nullptr} {}
   std::atomic<HashElem*> next{nullptr};     // bucket chain; written under the bucket lock
   uint32_t hash = 0;                        // immutable once published
   std::atomic<bool> lru_referenced{false};  // LRU second-chance bit, set by program lookups
   bool on_lru_list = false;                 // protected by the LRU lock
-  HashElem* lru_prev = nullptr;             // protected by the LRU lock
-  HashElem* lru_next = nullptr;
   ElemPool* pool = nullptr;  // prealloc maps: where the memory goes back after the grace period
+  // The LRU links are dead once the element is off the list, which it is before it is retired;
+  // the retirement record reuses their bytes (a 48-byte header instead of 64).
+  union {
+    struct {
+      HashElem* prev;  // protected by the LRU lock
+      HashElem* next;
+    } lru;
+    RetireNode retire_node;
+  };
 };
 
-// The free list of a preallocated map. Reference counted because retired elements come back after
-// the grace period, possibly after the map itself is gone: the map holds one reference and every
-// element in flight to the reclaimer holds one.
+// The free list of a preallocated map: max_entries elements carved from one zeroed block (huge-
+// page advised when large, so random lookups in a big map miss the TLB rarely). Reference counted
+// because retired elements come back after the grace period, possibly after the map itself is
+// gone: the map holds one reference and every element in flight to the reclaimer holds one.
+// Elements allocated from the heap while the block's were all waiting for a grace period join the
+// free list too and are freed with the pool.
 class ElemPool {
  public:
-  ElemPool(size_t elem_size) : elem_size_(elem_size) {}
+  explicit ElemPool(size_t elem_size) : elem_size_(elem_size) {}
   bool fill(uint32_t count);
   HashElem* take();  // null when empty (the caller then allocates from the heap)
   void give_back(HashElem* elem);
@@ -56,8 +68,14 @@ class ElemPool {
 
  private:
   ~ElemPool();
+  bool in_block(const HashElem* elem) const {
+    auto* byte = reinterpret_cast<const uint8_t*>(elem);
+    return byte >= block_ && byte < block_ + block_bytes_;
+  }
   const size_t elem_size_;
-  std::mutex mutex_;  // protects free_elems_
+  uint8_t* block_ = nullptr;  // set once by fill()
+  size_t block_bytes_ = 0;
+  SpinLock lock_;  // protects free_elems_ (held for a push or pop only)
   std::vector<HashElem*> free_elems_;
   std::atomic<uint64_t> refs_{1};
 };
@@ -128,9 +146,11 @@ class HashTable : public Map {
   };
 
   uint32_t hash_key(const void* key) const;
+  bool key_matches(const HashElem* elem, uint32_t hash, const void* key) const;
   Bucket& bucket_for(uint32_t hash) const { return buckets_[hash & (n_buckets_ - 1)]; }
   HashElem* find_in_chain(const Bucket& bucket, uint32_t hash, const void* key) const;
   HashElem* allocate_elem();
+  static void free_elem_memory(HashElem* elem);  // unpublished or past its grace period
   void discard_unpublished(HashElem* elem);  // never seen by readers: reuse at once
   void retire_elem(HashElem* elem);
   void unlinked(HashElem* elem);  // element_died + retire
@@ -148,7 +168,7 @@ class HashTable : public Map {
   const uint32_t value_area_;  // slot_size * (percpu ? ncpus : 1)
   const uint32_t seed_;
   uint32_t n_buckets_ = 0;
-  std::unique_ptr<Bucket[]> buckets_;
+  Bucket* buckets_ = nullptr;  // n_buckets_ of them in a zeroed block
   ElemPool* pool_ = nullptr;        // prealloc only; one reference held by the map
   std::atomic<uint32_t> count_{0};  // linked elements
   LruList lru_list_;                // LRU maps only

@@ -20,10 +20,10 @@ constexpr unsigned kMaxSecondChances = 4096;
 void LruList::add(HashElem* elem) {
   LockHolder<SpinLock> hold(lock_);
   elem->lru_referenced.store(false, std::memory_order_relaxed);
-  elem->lru_prev = nullptr;
-  elem->lru_next = head_;
+  elem->lru.prev = nullptr;
+  elem->lru.next = head_;
   if (head_)
-    head_->lru_prev = elem;
+    head_->lru.prev = elem;
   else
     tail_ = elem;
   head_ = elem;
@@ -33,15 +33,15 @@ void LruList::add(HashElem* elem) {
 void LruList::remove(HashElem* elem) {
   LockHolder<SpinLock> hold(lock_);
   if (!elem->on_lru_list) return;  // already taken by the evictor
-  if (elem->lru_prev)
-    elem->lru_prev->lru_next = elem->lru_next;
+  if (elem->lru.prev)
+    elem->lru.prev->lru.next = elem->lru.next;
   else
-    head_ = elem->lru_next;
-  if (elem->lru_next)
-    elem->lru_next->lru_prev = elem->lru_prev;
+    head_ = elem->lru.next;
+  if (elem->lru.next)
+    elem->lru.next->lru.prev = elem->lru.prev;
   else
-    tail_ = elem->lru_prev;
-  elem->lru_prev = elem->lru_next = nullptr;
+    tail_ = elem->lru.prev;
+  elem->lru.prev = elem->lru.next = nullptr;
   elem->on_lru_list = false;
 }
 
@@ -50,22 +50,22 @@ HashElem* LruList::pop_victim() {
   for (unsigned chances = 0; tail_ != nullptr; ++chances) {
     HashElem* elem = tail_;
     // Unlink the tail.
-    tail_ = elem->lru_prev;
+    tail_ = elem->lru.prev;
     if (tail_)
-      tail_->lru_next = nullptr;
+      tail_->lru.next = nullptr;
     else
       head_ = nullptr;
-    elem->lru_prev = nullptr;
+    elem->lru.prev = nullptr;
     if (elem->lru_referenced.load(std::memory_order_relaxed) && chances < kMaxSecondChances &&
         head_ != nullptr) {
       // Second chance: clear the bit and move to the head.
       elem->lru_referenced.store(false, std::memory_order_relaxed);
-      elem->lru_next = head_;
-      head_->lru_prev = elem;
+      elem->lru.next = head_;
+      head_->lru.prev = elem;
       head_ = elem;
       continue;
     }
-    elem->lru_next = nullptr;
+    elem->lru.next = nullptr;
     elem->on_lru_list = false;
     return elem;
   }

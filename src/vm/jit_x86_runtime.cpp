@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/run_context.h"
+#include "maps/epoch.h"
 #include "vm/jit_x86.h"
 #include "vm/run_scope.h"
 
@@ -168,6 +169,7 @@ Result<uint64_t> run_image_repeated(const Program::Impl& image, const uint64_t a
       auto ran = interpret(image, 0, args);
       if (!ran.ok()) return ran;
       r0 = *ran;
+      maps::quiescent_point();
     }
     return r0;
   }
@@ -185,6 +187,7 @@ Result<uint64_t> run_image_repeated(const Program::Impl& image, const uint64_t a
       auto finished = finish_run(state, r0);
       if (!finished.ok()) return finished;
     }
+    maps::quiescent_point();  // a run that retired many objects lets them be reclaimed
   }
   return r0;
 }
