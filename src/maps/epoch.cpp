@@ -9,11 +9,13 @@
 // the remaining case (a reader that read an old epoch but announces it after the scan: its loads
 // then see the unlink).
 //
-// Retired objects go onto a lock-free stack; one thread at a time (reclaim_busy) moves them into
-// the pending list and frees what is safe. Free functions run on a background reclaimer thread
-// (or inside synchronize()), never inside retire(): a free function may release a program whose
-// maps call the timer hooks, and the code that retired may hold the locks those hooks take (the
-// kernel's call_rcu never runs callbacks inline for the same reason).
+// Retired objects go onto a lock-free stack (one per FreeContext); one thread at a time
+// (reclaim_busy) moves them into the pending lists and frees what is safe. Free functions run on
+// a background reclaimer thread (or inside synchronize()), never inside retire(): a free function
+// may release a program whose maps call the timer hooks, and the code that retired may hold the
+// locks those hooks take (the kernel's call_rcu never runs callbacks inline for the same reason).
+// The one exception is FreeContext::InlineSafe, whose free functions only return memory to a
+// pool: an allocator that ran dry runs those itself (reclaim_inline_safe).
 #include "maps/epoch.h"
 
 #include "common/full_fence.h"
@@ -296,10 +298,11 @@ void quiescent_point() noexcept {
   ThreadState& state = tls_state;
   if (state.depth != 1 || state.retired_in_guard < kRetiredBeforeQuiescence) return;
   state.retired_in_guard = 0;
-  // Leaving and re-entering the guard, minus the bookkeeping: the announced epoch moves forward,
-  // and the fence orders it before the next run's loads as a fresh guard's would.
-  state.record->announced.store(global_epoch.load(std::memory_order_seq_cst),
-                                std::memory_order_seq_cst);
+  // Leaving and re-entering the guard, minus the bookkeeping. The epoch is advanced first, so
+  // that what this thread retired (tagged with the old epoch) is already behind its new
+  // announcement; the fence orders the announcement before the next run's loads.
+  const uint64_t now = global_epoch.fetch_add(1, std::memory_order_seq_cst) + 1;
+  state.record->announced.store(now, std::memory_order_seq_cst);
   hourglass::full_fence();
 }
 

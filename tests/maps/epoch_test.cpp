@@ -2,6 +2,7 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "test_util.h"
 
@@ -102,6 +103,75 @@ TEST(Epoch, ThreadsThatExitUnregister) {
   }
   synchronize();  // would hang if an exited thread still looked active
   EXPECT_EQ(freed_count.load(), 20);
+}
+
+// InlineSafe nodes, as hash-map elements embed them.
+struct CountedNode {
+  RetireNode node{nullptr, 0, [](RetireNode*) { freed_count.fetch_add(1); }};
+};
+
+// Calls reclaim_inline_safe() until `expected` objects are freed (the background reclaimer may
+// free some meanwhile, or hold the reclaim for a moment); false after two seconds.
+bool reclaimed_until(int expected) {
+  for (int i = 0; i < 2000 && freed_count.load() < expected; ++i) {
+    if (!reclaim_inline_safe()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return freed_count.load() == expected;
+}
+
+TEST(Epoch, InlineReclaimWaitsForOtherThreadsGuards) {
+  synchronize();
+  freed_count = 0;
+  std::atomic<bool> guard_taken{false}, release_guard{false};
+  std::thread reader([&] {
+    EpochGuard guard;
+    guard_taken = true;
+    while (!release_guard) std::this_thread::yield();
+  });
+  while (!guard_taken) std::this_thread::yield();
+  std::vector<CountedNode> nodes(100);
+  for (CountedNode& n : nodes) retire(&n.node, FreeContext::InlineSafe);
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(reclaim_inline_safe());
+  EXPECT_EQ(freed_count.load(), 0);
+  release_guard = true;
+  reader.join();
+  EXPECT_TRUE(reclaimed_until(100));
+  synchronize();  // the nodes live on this stack frame
+}
+
+TEST(Epoch, QuiescentPointLetsALongGuardsRetirementsBeReclaimed) {
+  synchronize();
+  freed_count = 0;
+  std::vector<CountedNode> nodes(64);
+  {
+    EpochGuard guard;  // a long test-run's guard
+    for (size_t i = 0; i + 1 < nodes.size(); ++i) retire(&nodes[i].node, FreeContext::InlineSafe);
+    quiescent_point();  // 63 retired: below the threshold, the announcement stays
+    for (int i = 0; i < 10; ++i) EXPECT_FALSE(reclaim_inline_safe());
+    EXPECT_EQ(freed_count.load(), 0);
+    retire(&nodes.back().node, FreeContext::InlineSafe);
+    quiescent_point();  // 64: moves this thread's announcement past them
+    EXPECT_TRUE(reclaimed_until(64));
+  }
+  synchronize();  // the nodes live on this stack frame
+}
+
+TEST(Epoch, QuiescentPointDoesNothingInsideANestedGuard) {
+  synchronize();
+  freed_count = 0;
+  std::vector<CountedNode> nodes(100);
+  {
+    EpochGuard outer;  // a caller that may still hold pointers
+    {
+      EpochGuard inner;
+      for (CountedNode& n : nodes) retire(&n.node, FreeContext::InlineSafe);
+      quiescent_point();
+    }
+    for (int i = 0; i < 10; ++i) EXPECT_FALSE(reclaim_inline_safe());
+    EXPECT_EQ(freed_count.load(), 0);
+  }
+  synchronize();
+  EXPECT_EQ(freed_count.load(), 100);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // hash and percpu_hash semantics (prealloc and BPF_F_NO_PREALLOC).
 #include <set>
+#include <vector>
 
 #include "test_util.h"
 
@@ -96,6 +97,52 @@ TEST_P(HashMapTest, LookupPointerSurvivesDeleteUntilGuardEnds) {
   ASSERT_EQ(map->update(&key, &value, kAny), 0);
   EXPECT_EQ(*held, 0x1234u);  // still the old, retired element (ASan would flag a reuse)
   EXPECT_NE(map->lookup(&key), held);
+}
+
+TEST_P(HashMapTest, ChurnInsideOneGuardNeverReusesWhatTheGuardMaySee) {
+  // Every update retires the replaced element. Inside one long guard (a test-run's batch) a
+  // prealloc pool runs dry: the allocator then reclaims on its own thread, which must not hand
+  // back an element this guard may still read, and falls back to the heap instead.
+  MapHandle map = create_ok(make_attr(MapType::Hash, 4, 8, 4, GetParam()));
+  uint32_t key = 0;  // replaced by the loop below, while `held` points at it
+  uint64_t value = 0xabcdef;
+  ASSERT_EQ(map->update(&key, &value, kAny), 0);
+  {
+    EpochGuard guard;
+    auto* held = static_cast<uint64_t*>(map->lookup(&key));
+    ASSERT_NE(held, nullptr);
+    for (uint64_t round = 0; round < 2000; ++round) {
+      uint32_t k = static_cast<uint32_t>(round % 3);
+      ASSERT_EQ(map->update(&k, &round, kAny), 0) << round;
+    }
+    EXPECT_EQ(*held, 0xabcdefu);
+    for (uint32_t k = 0; k < 3; ++k) {
+      auto* now = static_cast<uint64_t*>(map->lookup(&k));
+      ASSERT_NE(now, nullptr);
+      EXPECT_EQ(*now % 3, k);
+    }
+  }
+  synchronize();
+  EXPECT_EQ(map->element_count(), 3u);
+}
+
+TEST_P(HashMapTest, KeysOfEverySizeHashAndCompare) {
+  for (uint32_t key_size : {1u, 3u, 4u, 8u, 12u, 64u}) {
+    MapHandle map = create_ok(make_attr(MapType::Hash, key_size, 8, 64, GetParam()));
+    std::vector<uint8_t> key(key_size);
+    for (uint64_t i = 0; i < 40; ++i) {
+      for (uint32_t b = 0; b < key_size; ++b) key[b] = static_cast<uint8_t>(i * 7 + b * (i + 1));
+      ASSERT_EQ(map->user_update(key.data(), &i, kNoExist), 0) << key_size << " " << i;
+    }
+    for (uint64_t i = 0; i < 40; ++i) {
+      for (uint32_t b = 0; b < key_size; ++b) key[b] = static_cast<uint8_t>(i * 7 + b * (i + 1));
+      uint64_t out = 0;
+      ASSERT_EQ(map->user_lookup(key.data(), &out), 0) << key_size << " " << i;
+      EXPECT_EQ(out, i);
+      key[key_size - 1] ^= 0x80;  // one bit off in the last byte: another key
+      EXPECT_EQ(map->user_lookup(key.data(), &out), -ENOENT) << key_size << " " << i;
+    }
+  }
 }
 
 TEST_P(HashMapTest, ForEachAndKeyOfValue) {
