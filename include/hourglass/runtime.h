@@ -37,7 +37,11 @@ enum class ExecEngine { Interpreter, Jit };
 struct RuntimeOptions {
   uint32_t ncpus = 0;           // virtual CPUs; 0 = the machine's
   bool virtual_time = false;    // timers fire only when advance() is called
-  bool precision_timers = false;
+  bool precision_timers = false;  // timer workers spin the last stretch before a near expiry
+  // Timer workers wait at SCHED_FIFO priority 1 when the process may (root, CAP_SYS_NICE or
+  // RLIMIT_RTPRIO), as the kernel's timer softirq runs ahead of tasks; false keeps them at
+  // SCHED_OTHER (docs/timers.md, "Threads").
+  bool realtime_timer_workers = true;
   // The JIT where the machine is x86-64 (programs fall back to the interpreter elsewhere or
   // when an instruction cannot be compiled); the interpreter stays selectable.
   ExecEngine engine = ExecEngine::Jit;

@@ -23,6 +23,8 @@ struct GlobalOptions {
   bool skip_verification = false;
   bool virtual_time = false;
   std::string engine = "jit";
+  bool precision_timers = false;      // RuntimeOptions::precision_timers
+  bool no_realtime_timers = false;    // RuntimeOptions::realtime_timer_workers = false
 };
 
 std::unique_ptr<Runtime> make_runtime(const GlobalOptions& options);

@@ -16,6 +16,8 @@ std::unique_ptr<Runtime> make_runtime(const GlobalOptions& options) {
   runtime_options.ncpus = options.cpus;
   runtime_options.virtual_time = options.virtual_time;
   runtime_options.dangerously_skip_verification = options.skip_verification;
+  runtime_options.precision_timers = options.precision_timers;
+  runtime_options.realtime_timer_workers = !options.no_realtime_timers;
   runtime_options.engine = options.engine == "interpreter" ? ExecEngine::Interpreter : ExecEngine::Jit;
   auto runtime = Runtime::create(runtime_options);
   if (!runtime.ok()) throw CliError(runtime.error().message);

@@ -35,6 +35,10 @@ int parse_leading_globals(int argc, char** argv, GlobalOptions& options) {
       options.json = true;
     } else if (name == "--dangerously-skip-verification") {
       options.skip_verification = true;
+    } else if (name == "--precision-timers") {
+      options.precision_timers = true;
+    } else if (name == "--no-realtime-timers") {
+      options.no_realtime_timers = true;
     } else if (name == "--engine") {
       options.engine = value();
       if (options.engine != "jit" && options.engine != "interpreter")
@@ -89,6 +93,10 @@ int main(int argc, char** argv) {
   app.add_flag("--json", options.json, "Print JSON instead of tables");
   app.add_option("--cpus", options.cpus, "Virtual CPUs (default: the machine's)");
   app.add_option("--engine", options.engine, "interpreter | jit")->check(CLI::IsMember({"interpreter", "jit"}));
+  app.add_flag("--precision-timers", options.precision_timers,
+               "Timer workers spin the last stretch before a near expiry (lowest lateness)");
+  app.add_flag("--no-realtime-timers", options.no_realtime_timers,
+               "Keep timer workers at SCHED_OTHER instead of SCHED_FIFO 1");
   app.add_flag("--dangerously-skip-verification", options.skip_verification,
                "Load programs WITHOUT verifying them (debugging only; can crash the process)");
   app.add_subcommand("test", "Run a deterministic scenario (see docs/cli.md)");

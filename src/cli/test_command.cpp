@@ -52,7 +52,8 @@ Scenario parse_scenario(const std::vector<std::string>& args, GlobalOptions opti
       return args[++i];
     };
     if (arg == "--help" || arg == "-h") {
-      std::cout << "usage: hourglass test OBJ [--virtual-time] [--cpus N] STEP...\n"
+      std::cout << "usage: hourglass test OBJ [--virtual-time] [--cpus N] [--precision-timers]\n"
+                   "                      [--no-realtime-timers] STEP...\n"
                    "steps (run in order):\n"
                    "  --run PROG[:REPEAT]   test-run a program, recording its return value\n"
                    "  --data FILE           packet/context bytes for the following runs\n"
@@ -68,6 +69,10 @@ Scenario parse_scenario(const std::vector<std::string>& args, GlobalOptions opti
       scenario.options.skip_verification = true;
     } else if (arg == "--engine") {
       scenario.options.engine = value();
+    } else if (arg == "--precision-timers") {
+      scenario.options.precision_timers = true;
+    } else if (arg == "--no-realtime-timers") {
+      scenario.options.no_realtime_timers = true;
     } else if (arg == "--run" || arg == "--data" || arg == "--wait" || arg == "--release") {
       scenario.steps.push_back({arg.substr(2), value()});
     } else if (!arg.empty() && arg[0] == '-') {

@@ -24,6 +24,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   engine_options.ncpus = options.ncpus;
   engine_options.virtual_time = options.virtual_time;
   engine_options.precision = options.precision_timers;
+  engine_options.realtime_workers = options.realtime_timer_workers;
   impl.engine = timers::TimerEngine::create(engine_options);
   if (!impl.engine) return make_error(ENOMEM, "cannot start the timer engine");
   impl.env.timers = impl.engine.get();

@@ -26,6 +26,10 @@ struct EngineOptions {
   bool virtual_time = false;   // no timer fires on its own; advance() drives the clock
   uint64_t virtual_start_ns = 1'000'000'000;  // virtual clock's starting point (all clocks)
   bool precision = false;      // spin the last stretch before a near expiry
+  // Workers wait at SCHED_FIFO priority 1 when the process may (see worker.cpp); false keeps
+  // them SCHED_OTHER for hosts that do not want real-time threads (lateness then depends on
+  // how busy the machine is).
+  bool realtime_workers = true;
 };
 
 struct TimerInfo {

@@ -49,20 +49,24 @@ inline void cpu_relax() {
 // long burst of callbacks. Only the worker thread itself calls these.
 class WorkerPriority {
  public:
-  WorkerPriority() {
+  explicit WorkerPriority(bool wanted) {
     const sched_param realtime{1};
-    realtime_allowed_ = pthread_setschedparam(pthread_self(), SCHED_FIFO, &realtime) == 0;
+    realtime_allowed_ =
+        wanted && pthread_setschedparam(pthread_self(), SCHED_FIFO, &realtime) == 0;
     elevated_ = realtime_allowed_;
   }
   // Called when the worker is about to sleep: a pause ends the burst.
-  void idle(uint64_t now) {
-    busy_since_ = now;
+  void idle() {
     if (realtime_allowed_ && !elevated_) {
       const sched_param realtime{1};
       elevated_ = pthread_setschedparam(pthread_self(), SCHED_FIFO, &realtime) == 0;
     }
   }
-  // Called after a batch of callbacks.
+  // Called when a sleep ends: the next burst starts now. (Counting from when the sleep began
+  // made every wake-up after a sleep longer than kBurstNs look like a long burst: the worker
+  // dropped to SCHED_OTHER, a system call, right before the callback it had woken for.)
+  void woke(uint64_t now) { busy_since_ = now; }
+  // Called after a batch of callbacks or a spin.
   void busy(uint64_t now) {
     if (!elevated_ || now - busy_since_ < kBurstNs) return;
     const sched_param normal{0};
@@ -121,7 +125,7 @@ unsigned TimerEngine::Impl::run_due_batch(CpuQueue& q, std::unique_lock<std::mut
 void TimerEngine::Impl::worker_main(uint32_t cpu) {
   set_current_vcpu(cpu);
   prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);  // wake within ~the requested nanosecond
-  WorkerPriority priority;
+  WorkerPriority priority(options.realtime_workers);
   WakeupLateness lateness;
   CpuQueue& q = queue(cpu);
   std::unique_lock<std::mutex> lock(q.mutex);
@@ -153,7 +157,7 @@ void TimerEngine::Impl::worker_main(uint32_t cpu) {
       priority.busy(base_now());
       continue;
     }
-    priority.idle(now);  // only a real sleep ends a burst
+    priority.idle();  // only a real sleep ends a burst
     q.sleep_until = next;
     if (next == UINT64_MAX) {
       q.wake.wait(lock);
@@ -166,6 +170,7 @@ void TimerEngine::Impl::worker_main(uint32_t cpu) {
         if (now > wake_at) lateness.record(now - wake_at);
       }
     }
+    priority.woke(base_now());
     q.sleep_until = 0;
   }
 }

@@ -153,6 +153,15 @@ class TestScenario(unittest.TestCase):
                             "--wait", "300ms").stdout)
         self.assertEqual(doc["globals"]["periodic_count"], 10)
 
+    def test_real_time_with_timer_worker_options(self):
+        # Both placements: before the command (global) and among the scenario's options.
+        for args in (["--precision-timers", "--no-realtime-timers", "test", prog("timer_basic")],
+                     ["test", prog("timer_basic"), "--precision-timers", "--no-realtime-timers"]):
+            proc = subprocess.run([HOURGLASS, *args, "--run", "start_periodic", "--wait", "300ms"],
+                                  capture_output=True, text=True, timeout=120)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertEqual(json.loads(proc.stdout)["globals"]["periodic_count"], 10)
+
     def test_global_options_before_test(self):
         # `test` parses its own steps, but the global options before it still apply.
         args = ["test", prog("timer_basic"), "--virtual-time", "--run", "start_periodic",

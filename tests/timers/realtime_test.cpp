@@ -1,8 +1,12 @@
 // Real-time workers: firing on the real clocks, CPU_PIN, cancel waiting for a running callback,
 // frees from callbacks never blocking, and the A<->B mutual-cancel lockup pattern.
+#include <pthread.h>
+#include <sched.h>
+
 #include <cerrno>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "timer_test_util.h"
@@ -193,6 +197,59 @@ TEST_F(RealTimeTest, MutualCancelNeverHangs) {
   std::printf("mutual cancel: %lu x 0, %lu x 1, %lu x -EDEADLK\n",
               static_cast<unsigned long>(results[0].load()), static_cast<unsigned long>(results[1].load()),
               static_cast<unsigned long>(results[2].load()));
+}
+
+// Whether this process may make a thread SCHED_FIFO (root, CAP_SYS_NICE, RLIMIT_RTPRIO).
+bool realtime_allowed() {
+  bool allowed = false;
+  std::thread([&] {
+    const sched_param realtime{1};
+    allowed = pthread_setschedparam(pthread_self(), SCHED_FIFO, &realtime) == 0;
+  }).join();
+  return allowed;
+}
+
+// The scheduling policy of the worker thread at the moment each callback runs.
+std::vector<int> callback_policies(bool realtime_workers, uint64_t delay_ns, int timers) {
+  EngineOptions options = real_options();
+  options.realtime_workers = realtime_workers;
+  auto engine = TimerEngine::create(options);
+  MapHandle map = make_map(*engine, MapType::Array, 1);
+  FakeProgram prog;
+  std::mutex mutex;
+  std::vector<int> policies;
+  FakeCallback cb{prog, [&](maps::Map*, const void*, void*) {
+                    int policy = -1;
+                    sched_param param{};
+                    pthread_getschedparam(pthread_self(), &policy, &param);
+                    std::lock_guard<std::mutex> lock(mutex);
+                    policies.push_back(policy);
+                  }};
+  Value* v = element(*map, 0);
+  EXPECT_EQ(engine->timer_init(timer_of(v), map.get(), kClockMonotonic), 0);
+  EXPECT_EQ(engine->timer_set_callback(timer_of(v), cb.target(), &prog), 0);
+  for (int i = 0; i < timers; ++i) {
+    const size_t before = i;
+    EXPECT_EQ(engine->timer_start(timer_of(v), delay_ns, 0), 0);
+    EXPECT_TRUE(eventually([&] {
+      std::lock_guard<std::mutex> lock(mutex);
+      return policies.size() > before;
+    }));
+  }
+  map.reset();
+  std::lock_guard<std::mutex> lock(mutex);
+  return policies;
+}
+
+TEST_F(RealTimeTest, CallbacksAfterALongSleepStillRunAtRealtimePriority) {
+  // The worker leaves SCHED_FIFO after 2 ms of continuous work; a 5 ms sleep before the expiry
+  // is not work (it was counted as such once, and every such callback ran at SCHED_OTHER).
+  if (!realtime_allowed()) GTEST_SKIP() << "this process may not use SCHED_FIFO";
+  for (int policy : callback_policies(true, 5'000'000, 3)) EXPECT_EQ(policy, SCHED_FIFO);
+}
+
+TEST_F(RealTimeTest, RealtimeWorkersCanBeTurnedOff) {
+  for (int policy : callback_policies(false, 1'000'000, 2)) EXPECT_EQ(policy, SCHED_OTHER);
 }
 
 TEST_F(RealTimeTest, PrecisionModeFiresNearAndFarTimersInOrder) {
