@@ -33,22 +33,37 @@ TEST(Epoch, SynchronizeFreesEverythingRetiredBefore) {
   EXPECT_EQ(freed_count.load(), 10);
 }
 
+// A reader thread that holds a guard from construction until release().
+class GuardOnAnotherThread {
+ public:
+  GuardOnAnotherThread()
+      : thread_([this] {
+          EpochGuard guard;
+          taken_ = true;
+          while (!release_) std::this_thread::yield();
+        }) {
+    while (!taken_) std::this_thread::yield();
+  }
+  ~GuardOnAnotherThread() { release(); }
+  void release() {
+    release_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::atomic<bool> taken_{false}, release_{false};
+  std::thread thread_;
+};
+
 TEST(Epoch, ObjectRetiredUnderAnotherThreadsGuardWaitsForIt) {
   freed_count = 0;
-  std::atomic<bool> guard_taken{false}, release_guard{false};
-  std::thread reader([&] {
-    EpochGuard guard;
-    guard_taken = true;
-    while (!release_guard) std::this_thread::yield();
-  });
-  while (!guard_taken) std::this_thread::yield();
+  GuardOnAnotherThread reader;
   retire(nullptr, count_free);
   // Plenty of retirements to trigger batch reclaims: none may free the first object, nor any
   // object retired while the reader's guard lives.
   for (int i = 0; i < 500; ++i) retire(nullptr, count_free);
   EXPECT_EQ(freed_count.load(), 0);
-  release_guard = true;
-  reader.join();
+  reader.release();
   synchronize();
   EXPECT_EQ(freed_count.load(), 501);
 }
@@ -122,19 +137,12 @@ bool reclaimed_until(int expected) {
 TEST(Epoch, InlineReclaimWaitsForOtherThreadsGuards) {
   synchronize();
   freed_count = 0;
-  std::atomic<bool> guard_taken{false}, release_guard{false};
-  std::thread reader([&] {
-    EpochGuard guard;
-    guard_taken = true;
-    while (!release_guard) std::this_thread::yield();
-  });
-  while (!guard_taken) std::this_thread::yield();
+  GuardOnAnotherThread reader;
   std::vector<CountedNode> nodes(100);
   for (CountedNode& n : nodes) retire(&n.node, FreeContext::InlineSafe);
   for (int i = 0; i < 10; ++i) EXPECT_FALSE(reclaim_inline_safe());
   EXPECT_EQ(freed_count.load(), 0);
-  release_guard = true;
-  reader.join();
+  reader.release();
   EXPECT_TRUE(reclaimed_until(100));
   synchronize();  // the nodes live on this stack frame
 }
