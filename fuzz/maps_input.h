@@ -36,7 +36,8 @@ inline constexpr uint32_t kMapsFlagChoices[] = {
     maps::kFlagZeroSeed,
     1u << 20 /* unknown */};
 
-// Operation codes (op byte % 12). Bit 7 of the op byte picks a variant where noted.
+// Operation codes (op byte % 12). Bit 7 of the op byte picks a variant where noted; the byte
+// must still leave the code modulo 12: 0x88 is next key from the first key, 0x81 pop.
 enum MapsOp : uint8_t {
   kOpUserLookup = 0,
   kOpUserUpdate = 1,  // 1 and 2: updates twice as likely

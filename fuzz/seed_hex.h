@@ -2,7 +2,7 @@
 // hex bytes, any whitespace between them, `#` to the end of a line a comment. A comment line of
 // the form `# key: value` at the start of a line is a directive the seed test reads (`expect`,
 // `returns`); the fuzzers see only the bytes. The build converts each file into the binary seed
-// the fuzzer reads (fuzz_make_seeds); tests/fuzz_seed_test.cpp parses it the same way.
+// the fuzzer reads (fuzz_make_seeds); seed_test.cpp parses it the same way.
 #pragma once
 
 #include <cstdint>

@@ -1,13 +1,15 @@
 // The committed seeds (seeds/<target>/*.hex) read through the fuzzers' own input code, each
 // checked against what its `# expect:` line says, so that a seed cannot silently stop reaching
 // what its comments claim when an input format, the verifier or a map changes:
-//   verify_run: `accept` (the verifier accepts; both engines create and run it; `# returns: N`
-//               checks R0 in both) or `reject <message part>`
+//   verify_run: `accept` (the verifier accepts; both engines create and run it, and agree
+//               where fuzz_verify_run compares them; `# returns: N` checks R0) or
+//               `reject <message part>`
 //   maps:       `created` (the header makes a map; `# results: ...` checks every operation's
 //               return) or `refused <negative errno>`
 //   object:     `parsed` or `error <message part>`
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstring>
 #include <string>
 
@@ -85,6 +87,9 @@ TEST_P(VerifyRunSeed, VerifierVerdictIsTheCommentedOne) {
   const auto jit = run_in(vm::Engine::Jit, *input, *verified);
   ASSERT_TRUE(interp.ok()) << interp.error().message;
   ASSERT_TRUE(jit.ok()) << jit.error().message;
+  if (!calls_helpers(input->insns) && !verified->exposes_addresses) {
+    EXPECT_EQ(*interp, *jit) << "the engines disagree, as fuzz_verify_run would report";
+  }
   const auto returns = loaded.seed.directives.find("returns");
   if (returns != loaded.seed.directives.end()) {
     const uint64_t expected = std::stoull(returns->second, nullptr, 0);
