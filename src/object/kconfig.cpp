@@ -23,6 +23,23 @@ constexpr KnownValue kKnownValues[] = {
     {"LINUX_HAS_BPF_COOKIE", 1},
 };
 
+// The kinds a kconfig extern may have (libbpf: bool, char, tristate, integers, char arrays),
+// through typedefs and qualifiers. Checked before btf__align_of, which in libbpf 1.1
+// dereferences whatever type ids it walks into (struct members included) without checking them:
+// a corrupt id there was a SEGV (found by fuzz_object from obj_kconfig.bpf.o).
+bool is_kconfig_value_type(const btf* types, uint32_t type_id) {
+  const int resolved = btf__resolve_type(types, type_id);
+  if (resolved <= 0) return false;
+  const btf_type* type = btf__type_by_id(types, static_cast<uint32_t>(resolved));
+  if (type == nullptr) return false;
+  if (btf_is_int(type) || btf_is_any_enum(type)) return true;
+  if (!btf_is_array(type)) return false;
+  const int element = btf__resolve_type(types, btf_array(type)->type);
+  const btf_type* element_type =
+      element > 0 ? btf__type_by_id(types, static_cast<uint32_t>(element)) : nullptr;
+  return element_type != nullptr && btf_is_int(element_type);
+}
+
 const ElfSymbol* find_undefined_symbol(const ElfView& elf, const std::string& name) {
   for (const ElfSymbol& symbol : elf.symbols) {
     if (symbol.index != 0 && symbol.undefined() && symbol.name == name) return &symbol;
@@ -60,6 +77,9 @@ Status collect_kconfig_map(ParseContext& ctx) {
     if (var == nullptr || !btf_is_var(var)) continue;
     const char* raw_name = btf__name_by_offset(ctx.btf, var->name_off);
     const std::string name = raw_name != nullptr ? raw_name : "";
+    if (!is_kconfig_value_type(ctx.btf, var->type)) {
+      return make_error(EINVAL, "kconfig extern '" + name + "' has an unsupported type");
+    }
     const long long var_size = btf__resolve_size(ctx.btf, var->type);
     const int alignment = btf__align_of(ctx.btf, var->type);
     if (var_size <= 0 || var_size > 8 || alignment <= 0) {
