@@ -13,7 +13,6 @@ using namespace isa;
 
 namespace {
 
-constexpr uint32_t kComplexityLimit = 1'000'000;  // BPF_COMPLEXITY_LIMIT_INSNS
 constexpr size_t kMaxCheckpointsPerInsn = 64;
 constexpr size_t kMaxPendingBranches = 8192;
 constexpr uint32_t kLoopCheckpointJumps = 4, kLoopCheckpointInsns = 16;
@@ -633,7 +632,7 @@ bool Env::explore_from(State root, uint32_t start) {
     pending.pop_back();
     if (in.verbose_log) log_line(fmt::format("from branch to {}: {}", pc, state_str(st)));
     for (;;) {
-      if (++stats.insns_processed > kComplexityLimit)
+      if (++stats.insns_processed > in.complexity_limit)
         return fail(pc, E2BIG, fmt::format("BPF program is too large. Processed {} insn",
                                            stats.insns_processed));
       insns_since_checkpoint++;

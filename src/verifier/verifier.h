@@ -41,6 +41,10 @@ struct VerifyInput {
   std::vector<object::LineInfo> line_info;                      // optional, for messages
   std::vector<const helpers::HelperProto*> kfuncs;  // kfunc index -> prototype (may be null)
   bool verbose_log = false;
+  // Instructions the exploration may simulate before refusing the program as too large (the
+  // kernel's BPF_COMPLEXITY_LIMIT_INSNS). Only tools lower it: the fuzzer keeps each input's
+  // verification short, since a loop that runs to the limit takes seconds under ASan.
+  uint32_t complexity_limit = 1'000'000;
 };
 
 struct VerifyStats {

@@ -272,6 +272,25 @@ TEST(Pruning, IndependentBranchesConverge) {
   EXPECT_LT(result->stats.insns_processed, 2000u);
 }
 
+TEST(Limits, ComplexityLimitIsAnInputSetting) {
+  // 3 instructions per iteration: 30k iterations fit the default limit, not a limit of 50k.
+  Case c = accept("loop", XDP, Asm().mov(1, 0).label("loop").add(1, 1).j(JLT, 1, 30000, "loop").ret(0));
+  VerifyInput input;
+  input.prog_name = "loop";
+  input.type = XDP;
+  input.insns = &c.insns;
+  auto result = verify(input);
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_GT(result->stats.insns_processed, 60000u);
+  input.complexity_limit = 50'000;
+  result = verify(input);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, E2BIG);
+  EXPECT_NE(result.error().message.find("BPF program is too large. Processed 50001 insn"),
+            std::string::npos)
+      << result.error().message;
+}
+
 TEST(Log, VerboseErrorCarriesPathAndState) {
   Case c = reject("log", XDP, Asm().st(DW, 10, -8, 1).ldx(DW, 0, 10, -16).exit(), "invalid read");
   auto result = run_case(c, true);
