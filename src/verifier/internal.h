@@ -188,6 +188,9 @@ struct Subprog {
   std::string name;
   uint32_t stack_depth = 0;
   bool is_async_cb = false, is_cb = false;
+  // See SubprogInfo::reads_uninit_stack. Only ever set during exploration (monotone), and
+  // state comparison reads it: stacksafe() in state.cpp.
+  bool reads_uninit_stack = false;
 };
 
 struct Failure {
@@ -251,6 +254,8 @@ class Env {
   int32_t inner_map_of(int32_t outer);  // desc index of an outer map's inner template
   uint32_t new_id() { return ++id_gen_; }
   void touch_stack(State& st, int frame_index, int32_t lowest_off);
+  // A path reads (or may read) never-written bytes of frame `frame_index`: flags its owner.
+  void note_uninit_stack_read(const State& st, int frame_index);
   void mark_packet_range(State& st, const Reg& reg, int32_t range);
 
   const VerifyInput& in;

@@ -158,6 +158,16 @@ void Env::touch_stack(State& st, int frame_index, int32_t lowest_off) {
   sp.stack_depth = std::max(sp.stack_depth, static_cast<uint32_t>(-lowest_off));
 }
 
+// Never-written stack is readable, as the kernel lets a privileged (CAP_PERFMON) loader read it
+// (env->allow_uninit_stack): the bytes read as an unknown number and stay Invalid. The frame's
+// owner is flagged so the vm zeroes that frame at entry (SubprogInfo::reads_uninit_stack): the
+// frame is the host's stack, whose stale bytes must neither leak into the program nor make the
+// interpreter and the JIT disagree. The read's frame, not the reader's: a callee or callback may
+// read its caller's frame through a pointer, and only the owner's entry precedes every such read.
+void Env::note_uninit_stack_read(const State& st, int frame_index) {
+  subprogs[st.frames[static_cast<size_t>(frame_index)].subprog].reads_uninit_stack = true;
+}
+
 // ------------------------------------------------------------------ loads and stores
 bool Env::check_mem_access(State& st, uint32_t pc, int regno, int32_t off, int size, bool write,
                            const Reg* value, int value_regno, Reg* loaded, bool sign_extend) {
@@ -172,8 +182,8 @@ bool Env::check_mem_access(State& st, uint32_t pc, int regno, int32_t off, int s
     case RegType::Stack: {
       Frame& frame = st.frames[static_cast<size_t>(ptr.frameno)];
       if (!ptr.var_off.is_const()) {
-        // Variable offset: every byte it may touch must be inside the frame (and, for a read,
-        // initialised); a write turns every byte it may touch into unknown data.
+        // Variable offset: every byte it may touch must be inside the frame; a write turns every
+        // byte it may touch into unknown data, a read of never-written bytes flags the frame.
         if (ptr.smin <= -(1 << 29) || ptr.smax >= (1 << 29))
           return fail(pc, EACCES, fmt::format("invalid unbounded variable-offset {} stack R{}",
                                               write ? "write to" : "read from", regno));
@@ -185,9 +195,15 @@ bool Env::check_mem_access(State& st, uint32_t pc, int regno, int32_t off, int s
                                   write ? "write to" : "read from", regno, tnum_str(ptr.var_off),
                                   off, size));
         touch_stack(st, ptr.frameno, lo);
+        // The bytes every possible offset writes: [highest start, lowest start + size).
+        const int32_t surely_lo = hi - size, surely_hi = lo + size;
         for (int32_t b = lo; b < hi; ++b) {
           if (write) {
             StackSlot& slot = slot_for(frame, b);
+            // As the kernel, a byte the store may miss becomes Misc all the same: a later read
+            // of it may see a never-written byte.
+            if (slot.bytes[byte_in_slot(b)] == SlotByte::Invalid && (b < surely_lo || b >= surely_hi))
+              note_uninit_stack_read(st, ptr.frameno);
             destroy_spill(slot, exposes_addresses);
             const bool zero = value && value->is_const() && value->const_value() == 0;
             if (zero && value_regno >= 0 && slot.bytes[byte_in_slot(b)] == SlotByte::Zero)
@@ -198,10 +214,7 @@ bool Env::check_mem_access(State& st, uint32_t pc, int regno, int32_t off, int s
                      slot_for(frame, b).spilled.is_pointer()) {
             exposes_addresses = true;  // the bytes of a spilled pointer read as a number
           } else if (byte_kind(frame, b) == SlotByte::Invalid) {
-            return fail(pc, EACCES,
-                        fmt::format("invalid variable-offset read from stack R{} var_off={} "
-                                    "off={} size={}",
-                                    regno, tnum_str(ptr.var_off), off, size));
+            note_uninit_stack_read(st, ptr.frameno);
           }
         }
         break;
@@ -250,9 +263,7 @@ bool Env::check_mem_access(State& st, uint32_t pc, int regno, int32_t off, int s
       bool all_zero = true;
       for (int32_t b = total; b < total + size; ++b) {
         const SlotByte kind = byte_kind(frame, b);
-        if (kind == SlotByte::Invalid)
-          return fail(pc, EACCES, fmt::format("invalid read from stack off {}+{} size {}", total,
-                                              b - total, size));
+        if (kind == SlotByte::Invalid) note_uninit_stack_read(st, ptr.frameno);
         all_zero = all_zero && kind == SlotByte::Zero;
       }
       if (slot.spill_size && slot.spill_start == first && slot.spill_size == size) {
@@ -394,15 +405,24 @@ bool Env::check_helper_mem(State& st, uint32_t pc, int regno, uint64_t size, boo
         return fail(pc, EACCES, fmt::format("invalid indirect access to stack R{} off={} size={}",
                                             regno, lo, len));
       touch_stack(st, reg.frameno, static_cast<int32_t>(lo));
+      // A helper writing through a memory argument fills every byte of it (the kernel's helpers
+      // zero the buffer where they fail), so the bytes it surely writes count as written: with a
+      // variable offset, [highest start, lowest start + size).
+      const int64_t surely_lo = hi - len, surely_hi = lo + len;
       for (int64_t b = lo; b < hi; ++b) {
         const int32_t byte = static_cast<int32_t>(b);
         if (write) {
           StackSlot& slot = slot_for(frame, byte);
+          if (slot.bytes[byte_in_slot(byte)] == SlotByte::Invalid &&
+              (b < surely_lo || b >= surely_hi))
+            note_uninit_stack_read(st, reg.frameno);
           destroy_spill(slot, exposes_addresses);
           slot.bytes[byte_in_slot(byte)] = SlotByte::Misc;
         } else if (byte_kind(frame, byte) == SlotByte::Invalid) {
-          return fail(pc, EACCES, fmt::format("invalid indirect read from stack R{} off {}+{} size {}",
-                                              regno, lo, b - lo, len));
+          note_uninit_stack_read(st, reg.frameno);  // the helper reads them as they are
+        } else if (byte_kind(frame, byte) == SlotByte::Spill &&
+                   slot_for(frame, byte).spilled.is_pointer()) {
+          exposes_addresses = true;  // the helper copies a spilled pointer's bytes
         }
       }
       return true;

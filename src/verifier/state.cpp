@@ -90,9 +90,28 @@ bool plain_slot_equal(const Frame& old_frame, const Frame& cur, size_t slot) {
          std::memcmp(o.bytes, cur.stack[slot].bytes, sizeof(o.bytes)) == 0;
 }
 
-bool stacksafe(const Frame& old_frame, const Frame& cur, Compare mode, IdMap& ids) {
+bool spilled_pointer_at(const Frame& frame, size_t index) {
+  return byte_at(frame, index) == SlotByte::Spill && frame.stack[index / 8].spilled.is_pointer();
+}
+
+// Stack bytes of a finished checkpoint against the current state's (non-exact modes). Reads of
+// bytes give an unknown number whether they are Invalid (never written, allowed as for a
+// privileged loader: memory.cpp) or Misc, so either kind in the checkpoint covers every byte a
+// read turns into a number, with two exceptions:
+// - an Invalid byte in the current state under an old Misc one: the paths below the checkpoint
+//   may read it, and the frame's reads_uninit_stack flag (the vm's zeroing) would miss that
+//   read. The kernel, with allow_uninit_stack, lets old STACK_MISC match anything; it has no
+//   such flag to keep exact.
+// - a spilled pointer in the current state: read as bytes below the checkpoint, it becomes a
+//   number that may go where pointers may not (a map value). Under an old Misc byte that read
+//   may exist; under an old Invalid one only if some path read never-written bytes of a frame
+//   of this subprogram (`owner_reads_uninit`; else the checkpoint's paths read none, and the
+//   flag, set during exploration, is complete for a finished checkpoint).
+bool stacksafe(const Frame& old_frame, const Frame& cur, Compare mode, IdMap& ids,
+               bool owner_reads_uninit) {
   const bool exact = mode == Compare::Exact;
-  const size_t bytes = std::max(old_frame.stack.size(), exact ? cur.stack.size() : 0) * 8;
+  const bool scan_cur = exact || owner_reads_uninit;
+  const size_t bytes = std::max(old_frame.stack.size(), scan_cur ? cur.stack.size() : 0) * 8;
   for (size_t i = 0; i < bytes; ++i) {
     if (i % 8 == 0 && plain_slot_equal(old_frame, cur, i / 8)) {
       i += 7;
@@ -101,9 +120,11 @@ bool stacksafe(const Frame& old_frame, const Frame& cur, Compare mode, IdMap& id
     const SlotByte old_byte = byte_at(old_frame, i), cur_byte = byte_at(cur, i);
     if (exact && old_byte != cur_byte) return false;
     switch (old_byte) {
-      case SlotByte::Invalid: break;
+      case SlotByte::Invalid:
+        if (owner_reads_uninit && spilled_pointer_at(cur, i)) return false;
+        break;
       case SlotByte::Misc:
-        if (cur_byte == SlotByte::Invalid) return false;
+        if (cur_byte == SlotByte::Invalid || spilled_pointer_at(cur, i)) return false;
         break;
       case SlotByte::Zero:
         if (cur_byte != SlotByte::Zero) return false;
@@ -148,7 +169,9 @@ bool Env::states_equal(const State& old_st, const State& cur_st, Compare mode, u
   }
   // Stacks last: they are the long part, and registers (loop counters) usually differ first.
   for (size_t f = 0; f < old_st.frames.size(); ++f)
-    if (!stacksafe(old_st.frames[f], cur_st.frames[f], mode, ids)) return false;
+    if (!stacksafe(old_st.frames[f], cur_st.frames[f], mode, ids,
+                   subprogs[old_st.frames[f].subprog].reads_uninit_stack))
+      return false;
   return true;
 }
 

@@ -104,7 +104,8 @@ Result<VerifyOutput> Env::run() {
   out.exposes_addresses = exposes_addresses;
   for (const Subprog& sp : subprogs)
     out.subprogs.push_back(
-        SubprogInfo{sp.entry, sp.name, sp.stack_depth, sp.is_async_cb, sp.is_cb});
+        SubprogInfo{sp.entry, sp.name, sp.stack_depth, sp.is_async_cb, sp.is_cb,
+                    sp.reads_uninit_stack});
   return out;
 }
 

@@ -60,6 +60,19 @@ struct SubprogInfo {
   uint32_t stack_depth = 0;  // bytes of its own frame the subprogram touches (unrounded)
   bool is_async_callback = false;  // timer / wq callback: runs as its own root
   bool is_callback = false;        // passed to bpf_loop / bpf_for_each_map_elem
+  // Some path may read bytes of this subprogram's own frame that nothing wrote before in the
+  // same call: a load, atomic or helper memory argument over never-written stack (the kernel
+  // allows it to a CAP_PERFMON loader and yields an unknown number), a read through a pointer
+  // into this frame from a callee or callback included, and bytes a variable-offset store may
+  // have left unwritten. Set on the subprogram that OWNS the frame, not the one reading.
+  //
+  // The vm's contract: at every entry of such a subprogram (main program, bpf-to-bpf call,
+  // sync or async callback), before any of its instructions runs, the bytes
+  // [fp - stack_depth, fp) hold zero (the interpreter and the JIT must agree, and stale bytes of
+  // the host's stack must never reach the program). The verifier still models them as unknown,
+  // as the kernel does, so zero is one possible value and nothing may rely on it. Subprograms
+  // with the flag clear never read a byte they did not write: their frames need no zeroing.
+  bool reads_uninit_stack = false;
 };
 
 struct VerifyOutput {
