@@ -26,4 +26,5 @@ std::vector<Case> imported_memory_cases();
 std::vector<Case> imported_control_cases();
 std::vector<Case> imported_helper_cases();
 std::vector<Case> imported_encoding_cases();
+std::vector<Case> imported_uninit_stack_cases();
 }  // namespace hourglass::verifier::test

@@ -16,13 +16,14 @@
 #include "asm.h"
 #include "differential_kernel.h"
 
-// Defined in differential_corpus_{memory,control,helpers,encoding}.cpp (differential_corpus_import.h,
+// Defined in differential_corpus_{memory,control,helpers,encoding,uninit_stack}.cpp (differential_corpus_import.h,
 // which must not be included here: it disarms TEST).
 namespace hourglass::verifier::test {
 std::vector<Case> imported_memory_cases();
 std::vector<Case> imported_control_cases();
 std::vector<Case> imported_helper_cases();
 std::vector<Case> imported_encoding_cases();
+std::vector<Case> imported_uninit_stack_cases();
 }  // namespace hourglass::verifier::test
 
 namespace hourglass::verifier::differential {
@@ -201,7 +202,8 @@ TEST(DifferentialCorpus, VerdictsAgainstKernel) {
       {"memory", test::imported_memory_cases()},
       {"control", test::imported_control_cases()},
       {"helpers", test::imported_helper_cases()},
-      {"encoding", test::imported_encoding_cases()}};
+      {"encoding", test::imported_encoding_cases()},
+      {"uninit_stack", test::imported_uninit_stack_cases()}};
   for (const auto& [part, cases] : parts)
     for (const Case& c : cases) rows.push_back(compare_case(env, part, c));
   EXPECT_GT(rows.size(), 150u);
