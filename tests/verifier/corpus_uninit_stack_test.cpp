@@ -176,7 +176,7 @@ std::vector<UninitCase> uninit_cases() {
   return out;
 }
 
-void PrintTo(const UninitCase& u, std::ostream* os) { *os << u.c.name; }
+[[maybe_unused]] void PrintTo(const UninitCase& u, std::ostream* os) { *os << u.c.name; }
 
 class UninitStackCorpus : public ::testing::TestWithParam<UninitCase> {};
 TEST_P(UninitStackCorpus, VerdictAndFrameOwners) {
