@@ -422,7 +422,12 @@ bool Env::check_helper_mem(State& st, uint32_t pc, int regno, uint64_t size, boo
           note_uninit_stack_read(st, reg.frameno);  // the helper reads them as they are
         } else if (byte_kind(frame, byte) == SlotByte::Spill &&
                    slot_for(frame, byte).spilled.is_pointer()) {
-          exposes_addresses = true;  // the helper copies a spilled pointer's bytes
+          // The helper would copy a host address into a map or the trace output: refused as
+          // pointers stored into maps are (the kernel refuses it to unprivileged loaders only,
+          // in these words; docs/compatibility.md).
+          return fail(pc, EACCES,
+                      fmt::format("invalid indirect read from stack R{} off {}+{} size {}", regno,
+                                  lo, b - lo, len));
         }
       }
       return true;

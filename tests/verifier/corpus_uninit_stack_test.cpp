@@ -89,6 +89,14 @@ std::vector<UninitCase> uninit_cases() {
                        Asm().call(7).alu64(AND, 0, 7).movr(1, 10).add(1, -16).addr(1, 0).mov(2, 8)
                            .call(6).ret(0),
                        {true}));
+  {
+    // A spilled map value pointer as the value of a map update: a host address into a map.
+    Asm a;
+    array_value(a).stx(DW, 10, 6, -16).ld_map(1, kHash).movr(2, 10).add(2, -4).movr(3, 10)
+        .add(3, -16).mov(4, 0).call(2).exit();
+    c.push_back(rejected("helper_reads_spilled_pointer", TC, null_exit(a),
+                         "invalid indirect read from stack R3 off -16+0 size 8"));
+  }
   // A helper writing a buffer fills all of it: reading it back reads nothing never written.
   c.push_back(accepted("helper_write_then_read", TC,
                        Asm().ld_map(1, kQueue).movr(2, 10).add(2, -8).call(88).ldx(DW, 0, 10, -8).exit(),
