@@ -67,7 +67,12 @@ class QueueStack final : public Map {
 
   long take(void* value, bool remove) {
     LockHolder<SpinLock> hold(lock_);
-    if (head_ == tail_) return -ENOENT;
+    if (head_ == tail_) {
+      // The kernel clears the buffer of a pop/peek that finds nothing, and the verifier counts
+      // the helper's argument as written: a program may read it.
+      std::memset(value, 0, attr_.value_size);
+      return -ENOENT;
+    }
     uint32_t index;
     if (is_stack_) {
       index = head_ == 0 ? ring_slots_ - 1 : head_ - 1;

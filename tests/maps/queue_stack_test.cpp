@@ -8,9 +8,12 @@ using QueueStackTest = MapsTest;
 
 TEST_F(QueueStackTest, QueueIsFifoWithOverwrite) {
   MapHandle map = create_ok(make_attr(MapType::Queue, 0, 4, 3));
-  uint32_t out = 0;
+  uint32_t out = 0xdeadbeef;
   EXPECT_EQ(map->pop(&out), -ENOENT);
+  EXPECT_EQ(out, 0u);  // cleared, as the kernel does: the verifier counts it as written
+  out = 0xdeadbeef;
   EXPECT_EQ(map->peek(&out), -ENOENT);
+  EXPECT_EQ(out, 0u);
   for (uint32_t v = 1; v <= 3; ++v) ASSERT_EQ(map->push(&v, kAny), 0);
   uint32_t v = 4;
   EXPECT_EQ(map->push(&v, kAny), -E2BIG);
