@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hourglass/result.h"
@@ -97,6 +98,10 @@ struct VerifierReport {
   uint32_t insns_processed = 0;
   uint32_t states = 0;
   uint32_t max_stack_depth = 0;
+  // Functions that may read stack bytes they never wrote (the kernel allows it to a privileged
+  // loader): (entry instruction, bytes below the frame pointer). Their frames start zeroed, so
+  // such a read sees 0, never stale host memory. Empty for almost every program.
+  std::vector<std::pair<uint32_t, uint32_t>> zeroed_frames;
   std::string log;  // the path log when RuntimeOptions::verbose_verifier_log is set
 };
 

@@ -99,6 +99,7 @@ Result<vm::Program*> prepare_program(const object::ObjectSpec& spec,
   input.maps = state.maps;
   input.kfuncs = std::move(kfuncs);
   for (const auto& func : prog_spec.func_info) input.subprog_names.emplace_back(func.insn_index, func.name);
+  input.zeroed_frames = report.zeroed_frames;
   input.env = &runtime.impl().env;
   input.engine = runtime.options().engine == ExecEngine::Jit ? vm::Engine::Jit
                                                              : vm::Engine::Interpreter;

@@ -59,6 +59,9 @@ struct Program::Impl {
   Program* self = nullptr;  // null for run_raw images
   std::vector<Slot> code;
   std::vector<maps::Map*> used_maps;  // one reference each, released by ~Program
+  // Bytes to clear below the frame pointer when a function starts at this instruction (indexed
+  // by pc; empty when no function needs it, the usual case). From ImageInput::zeroed_frames.
+  std::vector<uint16_t> frame_zero_bytes;
   // Stable addresses: ld_imm64 BPF_PSEUDO_FUNC loads &callbacks[i] into a register.
   std::deque<CallbackTarget> callbacks;
   std::deque<std::string> callback_names;

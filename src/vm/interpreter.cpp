@@ -177,6 +177,16 @@ std::optional<Error> take_pending_abort() {
   return error;
 }
 
+namespace {
+// A function the verifier found may read stack bytes it never wrote starts with a zeroed frame
+// (ImageInput::zeroed_frames): the bytes would otherwise be whatever this host stack held.
+inline void zero_frame_if_needed(const Program::Impl& image, uint32_t entry_pc, uint64_t fp) {
+  if (image.frame_zero_bytes.empty()) [[likely]] return;
+  if (const uint16_t bytes = image.frame_zero_bytes[entry_pc])
+    std::memset(reinterpret_cast<void*>(fp - bytes), 0, bytes);
+}
+}  // namespace
+
 Result<uint64_t> interpret(const Program::Impl& entry_image, uint32_t entry_pc,
                            const uint64_t args[5]) {
   if (tls_nested_runs >= kMaxNestedRuns)
@@ -194,6 +204,7 @@ Result<uint64_t> interpret(const Program::Impl& entry_image, uint32_t entry_pc,
   const Program::Impl* image = &entry_image;
   const Slot* code = image->code.data();
   uint32_t pc = entry_pc;
+  zero_frame_if_needed(*image, pc, reg[10]);
 
   for (;;) {
     const Slot& s = code[pc++];
@@ -358,6 +369,7 @@ Result<uint64_t> interpret(const Program::Impl& entry_image, uint32_t entry_pc,
           ++depth;
           reg[10] = stack_top - static_cast<uint64_t>(depth) * isa::kStackSize;
           pc = callback->entry_insn;
+          zero_frame_if_needed(*image, pc, reg[10]);
           break;
         }
         helpers::HelperFn fn = nullptr;
@@ -379,6 +391,7 @@ Result<uint64_t> interpret(const Program::Impl& entry_image, uint32_t entry_pc,
         ++depth;
         reg[10] = stack_top - static_cast<uint64_t>(depth) * isa::kStackSize;
         pc = static_cast<uint32_t>(s.value);
+        zero_frame_if_needed(*image, pc, reg[10]);
         break;
       case kOpTailCall: {
         // As the kernel: an index out of range, the 33-call limit or an empty slot fall through
@@ -399,6 +412,7 @@ Result<uint64_t> interpret(const Program::Impl& entry_image, uint32_t entry_pc,
         run->program = target;
         reg[10] = stack_top - static_cast<uint64_t>(depth) * isa::kStackSize;  // fresh frame
         pc = 0;
+        zero_frame_if_needed(*image, pc, reg[10]);
         break;
       }
       case isa::kOpExit:

@@ -39,10 +39,22 @@ class Preparer {
       if (auto decoded = decode(i); !decoded.ok()) return decoded;
     }
     image_.code.back().opcode = kOpFellOff;
-    return {};
+    return mark_zeroed_frames();
   }
 
  private:
+  Status mark_zeroed_frames() {
+    for (auto [entry, bytes] : input_.zeroed_frames) {
+      if (entry >= insns_.size() || second_slot_[entry])
+        return insn_error(entry, "zeroed frame entry is no instruction");
+      if (bytes > isa::kStackSize || bytes % 8 != 0)
+        return insn_error(entry, "zeroed frame of " + std::to_string(bytes) + " bytes");
+      if (image_.frame_zero_bytes.empty()) image_.frame_zero_bytes.assign(image_.code.size(), 0);
+      image_.frame_zero_bytes[entry] = static_cast<uint16_t>(bytes);
+    }
+    return {};
+  }
+
   Status mark_ld_imm64() {
     second_slot_.assign(insns_.size(), false);
     for (size_t i = 0; i < insns_.size(); ++i) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/program_ref.h"
@@ -34,6 +35,10 @@ struct ImageInput {
   std::vector<maps::Map*> maps;         // map index -> map; the program acquires a ref on each used
   std::vector<helpers::HelperFn> kfuncs;  // kfunc index -> implementation (null = unresolved)
   std::vector<std::pair<uint32_t, std::string>> subprog_names;  // entry insn -> name
+  // Functions whose frame must read as zeros on entry: (entry insn, bytes below the frame
+  // pointer, at most the 512-byte frame). The verifier lists the functions that may read stack
+  // bytes they never wrote; both engines clear that much before the first instruction.
+  std::vector<std::pair<uint32_t, uint32_t>> zeroed_frames;
   const HelperEnv* env = nullptr;       // helpers' environment for this program's runs
   Engine engine = Engine::Interpreter;
 };
