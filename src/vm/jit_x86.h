@@ -36,6 +36,9 @@ struct JitRunState {
   // The run context of the run (the thread's innermost); generated code puts its image's
   // program back into it after a call that may have tail-called elsewhere.
   RunContext* run = nullptr;
+  // This thread's count of nested runs (bounded by kMaxNestedJitRuns), which the inline bpf_loop
+  // (jit_x86_inline.cpp) raises around its callback calls like a nested run would.
+  int* nested_runs = nullptr;
 
   // Makes the state fresh for the next run of a repeated run (run_image_repeated).
   void begin_run() {
@@ -57,6 +60,10 @@ struct JitRunState {
   // releases them when it returns, hence twice the run's limit.
   ProgramRef* held[2 * isa::kMaxTailCalls];
 };
+
+// Runs (JIT runs and callbacks called as nested runs or inline loops) nest at most this deep per
+// thread: each level takes host stack (8 frames of 512 bytes and more).
+inline constexpr int kMaxNestedJitRuns = 16;
 
 enum JitError : uint32_t { kJitOk = 0, kJitDepth, kJitFellOff, kJitCallx, kJitAbort };
 

@@ -621,16 +621,18 @@ class Emitter : public Xbyak::CodeGenerator {
     jne(abort_stub_, T_NEAR);
   }
 
-  // bpf_map_lookup_elem first tries its inline array path (jit_x86_inline.cpp), which jumps
-  // over the call when it applies.
+  // bpf_map_lookup_elem and bpf_loop first try their inline paths (jit_x86_inline.cpp), which
+  // jump over the call when they apply.
   void emit_helper_call(const void* fn) {
     Label inline_done;
     const bool inline_lookup = has_inline_map_lookup(fn);
+    const bool inline_loop = can_inline_loop(fn, image_, has_tail_calls_);
     if (inline_lookup) emit_inline_map_lookup(*this, inline_done);
+    if (inline_loop) emit_inline_loop(*this, image_, function_labels_, abort_stub_, inline_done);
     mov(r11, reinterpret_cast<uint64_t>(fn));
     call(r11);
     check_abort();
-    if (inline_lookup) L(inline_done);
+    if (inline_lookup || inline_loop) L(inline_done);
   }
 
   void enter_frame(uint32_t pc) {
@@ -743,7 +745,10 @@ class Emitter : public Xbyak::CodeGenerator {
 }  // namespace
 
 std::unique_ptr<JitCode> jit_compile(const Program::Impl& image) {
-  std::vector<uint8_t> buffer(kFixedBytes + kBytesPerSlot * image.code.size());
+  size_t calls = 0;  // each may become an inline bpf_loop
+  for (const Slot& slot : image.code) calls += slot.opcode == isa::kOpCall ? 1 : 0;
+  std::vector<uint8_t> buffer(kFixedBytes + kBytesPerSlot * image.code.size() +
+                              inline_loop_bytes(image) * calls);
   Xbyak::ClearError();
   Emitter emitter(image, buffer.data(), buffer.size());
   std::vector<size_t> entry_offsets;

@@ -16,25 +16,30 @@ namespace {
 // the generated code after each helper call). Thread-local: runs never migrate between threads.
 thread_local JitRunState* tls_current_jit_run = nullptr;
 
-// Bounds host-stack use when callbacks nest, like the interpreter's own bound.
-constexpr int kMaxNestedJitRuns = 16;
+// Bounds host-stack use when callbacks nest, like the interpreter's own bound (kMaxNestedJitRuns).
+// Raised by JitRunScope, NestedCallFrame and the inline bpf_loop (through
+// JitRunState::nested_runs); the first two put back the value they found rather than count down,
+// because an error unwinding out of an inline loop skips the loop's own decrement.
 thread_local int tls_nested_jit_runs = 0;
 
 class JitRunScope {
  public:
-  explicit JitRunScope(JitRunState* state) : outer_(tls_current_jit_run) {
+  explicit JitRunScope(JitRunState* state)
+      : outer_(tls_current_jit_run), outer_nested_runs_(tls_nested_jit_runs) {
     tls_current_jit_run = state;
+    state->nested_runs = &tls_nested_jit_runs;
     ++tls_nested_jit_runs;
   }
   ~JitRunScope() {
     tls_current_jit_run = outer_;
-    --tls_nested_jit_runs;
+    tls_nested_jit_runs = outer_nested_runs_;
   }
   JitRunScope(const JitRunScope&) = delete;
   JitRunScope& operator=(const JitRunScope&) = delete;
 
  private:
   JitRunState* outer_;
+  const int outer_nested_runs_;
 };
 
 Error run_error(uint32_t pc, const std::string& what) {
@@ -171,14 +176,15 @@ class NestedCallFrame {
         depth_(state.depth),
         held_count_(state.held_count),
         tail_call_count_(run.tail_call_count),
-        abort_pending_(state.abort_pending) {
+        abort_pending_(state.abort_pending),
+        nested_runs_(tls_nested_jit_runs) {
     state.depth = 0;
     state.abort_pending = 0;
     run.tail_call_count = 0;
     ++tls_nested_jit_runs;
   }
   ~NestedCallFrame() {
-    --tls_nested_jit_runs;
+    tls_nested_jit_runs = nested_runs_;
     state_.saved_rsp = saved_rsp_;
     state_.depth = depth_;
     state_.abort_pending = abort_pending_;
@@ -211,6 +217,7 @@ class NestedCallFrame {
   const uint32_t held_count_;
   const uint32_t tail_call_count_;
   const uint8_t abort_pending_;
+  const int nested_runs_;
 };
 
 // True if `self` can run as a nested call of `state`'s run: that run is the thread's innermost
