@@ -83,6 +83,22 @@ uint32_t map_loop(const uint8_t* data, size_t size) {
   return total & 1 ? kXdpPass : kXdpDrop;
 }
 
+// bpf_loop's shape without the kernel's inlining: the callback called through a pointer that the
+// compiler cannot see through, 64 times.
+long empty_callback(uint64_t, void*) { return 0; }
+long (*volatile loop_callback)(uint64_t, void*) = empty_callback;
+
+uint32_t loop64(const uint8_t*, size_t) {
+  constexpr uint64_t kIterations = 64;
+  uint64_t iterations = 0;
+  while (iterations < kIterations) {
+    const long stop = loop_callback(iterations, nullptr);
+    ++iterations;
+    if (stop) break;
+  }
+  return iterations == kIterations ? kXdpPass : kXdpDrop;
+}
+
 // The clock Hourglass's test-run reads (src/runtime/test_run.cpp): this thread's CPU time, so
 // that time other tasks had the CPU counts on neither side (the kernel's loop excludes it too).
 uint64_t thread_cpu_ns() {
@@ -98,6 +114,7 @@ NativeProgram find_native(const std::string& program) {
   if (program == "arith_loop") return arith_loop;
   if (program == "sort32") return sort32;
   if (program == "map_loop") return map_loop;
+  if (program == "loop64") return loop64;
   return nullptr;
 }
 

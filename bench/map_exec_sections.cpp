@@ -84,6 +84,7 @@ constexpr ExecProgram kExecPrograms[] = {
     {"arith_loop", "arithmetic loop (256 rounds)", 128, 20000},
     {"sort32", "insertion sort of 32 u32 on the stack", 128, 20000},
     {"map_loop", "hash map loop (32 lookups, 8 updates)", 128, 20000},
+    {"loop64", "bpf_loop, 64 iterations of an empty callback", 64, 20000},
 };
 
 // Bytes i*7+1 (the original FNV packet) for the first 64, pseudo-random words after: the sort

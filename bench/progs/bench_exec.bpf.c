@@ -7,6 +7,8 @@
 //   arith_loop  256 rounds of a 64-bit LCG mixed into a second word: a real loop, 64-bit imul
 //   sort32      insertion sort (branch-free compare-exchanges) of 32 u32 on the stack
 //   map_loop    32 hash-map lookups with an in-place add and 8 updates of 128 keys
+//   loop64      bpf_loop of 64 iterations of an empty callback: the fixed cost per iteration
+//               (the kernel's verifier inlines such a bpf_loop into a plain loop)
 //   xdp_nop, syscall_nop   empty programs: the fixed cost of one test-run call
 #include "hg_bpf.h"
 #include "bench_abi.h"
@@ -114,4 +116,14 @@ int map_loop(struct xdp_md *ctx) {
     }
   }
   return total & 1 ? XDP_PASS : XDP_DROP;
+}
+
+#define LOOP_ITERATIONS 64
+
+static long empty_callback(__u64 index, void *ctx) { return 0; }
+
+SEC("xdp")
+int loop64(struct xdp_md *ctx) {
+  long iterations = bpf_loop(LOOP_ITERATIONS, empty_callback, NULL, 0);
+  return iterations == LOOP_ITERATIONS ? XDP_PASS : XDP_DROP;
 }

@@ -25,7 +25,16 @@ class ArrayMap : public Map {
       : Map(attr),
         slot_size_(round_up8(attr.value_size)),
         slots_per_elem_(slots_per_elem),
-        storage_(reinterpret_cast<uint8_t*>(storage)) {}
+        storage_(reinterpret_cast<uint8_t*>(storage)) {
+    // A plain array's lookup is storage_ + index * slot_size_ (see lookup()); per-CPU arrays
+    // also depend on the calling thread's vCPU and keep calling lookup().
+    if (slots_per_elem_ == 1) {
+      inline_lookup_.kind = InlineLookup::kArray;
+      inline_lookup_.max_entries = attr_.max_entries;
+      inline_lookup_.value_stride = slot_size_;
+      inline_lookup_.values = storage_;
+    }
+  }
   ~ArrayMap() override { free_zeroed_block(storage_, storage_bytes(attr_, slots_per_elem_)); }
 
   static uint64_t storage_bytes(const MapAttr& attr, uint32_t slots_per_elem) {

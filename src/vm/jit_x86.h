@@ -36,6 +36,9 @@ struct JitRunState {
   // The run context of the run (the thread's innermost); generated code puts its image's
   // program back into it after a call that may have tail-called elsewhere.
   RunContext* run = nullptr;
+  // This thread's count of nested runs (bounded by kMaxNestedJitRuns), which the inline bpf_loop
+  // (jit_x86_inline.cpp) raises around its callback calls like a nested run would.
+  int* nested_runs = nullptr;
 
   // Makes the state fresh for the next run of a repeated run (run_image_repeated).
   void begin_run() {
@@ -51,8 +54,16 @@ struct JitRunState {
   uint64_t callx_target;      // the value a failing callx used (for the message)
   uint64_t tail_target;       // native entry a tail call jumps to
   uint64_t tail_result;       // r0 of a tail-called interpreted program
-  ProgramRef* held[isa::kMaxTailCalls];  // tail-called programs held until the run ends
+  // Tail-called programs held until the run ends. A callback called as a nested call of the
+  // run (jit_invoke_callback) shares this array: it starts only while at most kMaxTailCalls
+  // entries are in use, adds at most kMaxTailCalls of its own (its own tail-call count) and
+  // releases them when it returns, hence twice the run's limit.
+  ProgramRef* held[2 * isa::kMaxTailCalls];
 };
+
+// Runs (JIT runs and callbacks called as nested runs or inline loops) nest at most this deep per
+// thread: each level takes host stack (8 frames of 512 bytes and more).
+inline constexpr int kMaxNestedJitRuns = 16;
 
 enum JitError : uint32_t { kJitOk = 0, kJitDepth, kJitFellOff, kJitCallx, kJitAbort };
 
@@ -88,6 +99,14 @@ extern "C" uint32_t hg_jit_tail_call(JitRunState* state, uint64_t map, uint64_t 
                                      const Program::Impl* image);
 extern "C" const void* hg_jit_resolve_callx(JitRunState* state, uint64_t target,
                                             const Program::Impl* image);
+
+// CallbackTarget::invoke of JIT-compiled images (installed by maybe_jit_compile). When the
+// callback belongs to the program of the JIT run that is current on this thread (bpf_loop,
+// bpf_for_each_map_elem called by that program), it runs as a nested call inside that run's
+// JitRunState; otherwise (timer workers, other programs, interpreted runs in between) it falls
+// back to invoke_callback. Either way it behaves like a fresh run of its own.
+uint64_t jit_invoke_callback(const CallbackTarget* self, uint64_t r1, uint64_t r2, uint64_t r3,
+                             uint64_t r4, uint64_t r5);
 
 // Marks the innermost JIT run on this thread as aborting (called by set_pending_abort).
 void jit_note_pending_abort();

@@ -9,10 +9,8 @@
 // switched to read+execute before the first run: never writable and executable at once. All
 // jumps inside the code are relative, so the copy needs no relocation.
 #if defined(__x86_64__)
-#define XBYAK_NO_EXCEPTION
 #include <sys/mman.h>
 #include <unistd.h>
-#include <xbyak/xbyak.h>
 
 #include <cstddef>
 #include <cstring>
@@ -20,6 +18,7 @@
 #endif
 
 #include "vm/jit_x86.h"
+#include "vm/jit_x86_inline.h"
 
 namespace hourglass::vm {
 
@@ -231,7 +230,7 @@ class Emitter : public Xbyak::CodeGenerator {
     if (op == kOpTailCall) return emit_tail_call(), true;
     if (op == kOpFellOff) return jmp(error_stub(pc, kJitFellOff), T_NEAR), true;
     if (op == isa::kOpCall)
-      return emit_helper_call(pc, reinterpret_cast<const void*>(s.value)), true;
+      return emit_helper_call(reinterpret_cast<const void*>(s.value)), true;
     if (op == isa::kOpCallx) return emit_callx(pc, s), true;
     if (op == isa::kOpExit) return emit_function_return(), ret(), true;
     if (op == 0x18) return mov(reg(s.dst), s.value), true;
@@ -622,11 +621,18 @@ class Emitter : public Xbyak::CodeGenerator {
     jne(abort_stub_, T_NEAR);
   }
 
-  void emit_helper_call(uint32_t pc, const void* fn) {
-    (void)pc;
+  // bpf_map_lookup_elem and bpf_loop first try their inline paths (jit_x86_inline.cpp), which
+  // jump over the call when they apply.
+  void emit_helper_call(const void* fn) {
+    Label inline_done;
+    const bool inline_lookup = has_inline_map_lookup(fn);
+    const bool inline_loop = can_inline_loop(fn, image_, has_tail_calls_);
+    if (inline_lookup) emit_inline_map_lookup(*this, inline_done);
+    if (inline_loop) emit_inline_loop(*this, image_, function_labels_, abort_stub_, inline_done);
     mov(r11, reinterpret_cast<uint64_t>(fn));
     call(r11);
     check_abort();
+    if (inline_lookup || inline_loop) L(inline_done);
   }
 
   void enter_frame(uint32_t pc) {
@@ -739,7 +745,10 @@ class Emitter : public Xbyak::CodeGenerator {
 }  // namespace
 
 std::unique_ptr<JitCode> jit_compile(const Program::Impl& image) {
-  std::vector<uint8_t> buffer(kFixedBytes + kBytesPerSlot * image.code.size());
+  size_t calls = 0;  // each may become an inline bpf_loop
+  for (const Slot& slot : image.code) calls += slot.opcode == isa::kOpCall ? 1 : 0;
+  std::vector<uint8_t> buffer(kFixedBytes + kBytesPerSlot * image.code.size() +
+                              inline_loop_bytes(image) * calls);
   Xbyak::ClearError();
   Emitter emitter(image, buffer.data(), buffer.size());
   std::vector<size_t> entry_offsets;

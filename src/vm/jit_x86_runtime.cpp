@@ -1,5 +1,6 @@
 // Runs JITed images: the per-run state, the routines generated code calls back into (tail calls,
 // callx resolution), and turning the state's error fields into the interpreter's messages.
+#include <optional>
 #include <string>
 
 #include "common/run_context.h"
@@ -15,25 +16,30 @@ namespace {
 // the generated code after each helper call). Thread-local: runs never migrate between threads.
 thread_local JitRunState* tls_current_jit_run = nullptr;
 
-// Bounds host-stack use when callbacks nest, like the interpreter's own bound.
-constexpr int kMaxNestedJitRuns = 16;
+// Bounds host-stack use when callbacks nest, like the interpreter's own bound (kMaxNestedJitRuns).
+// Raised by JitRunScope, NestedCallFrame and the inline bpf_loop (through
+// JitRunState::nested_runs); the first two put back the value they found rather than count down,
+// because an error unwinding out of an inline loop skips the loop's own decrement.
 thread_local int tls_nested_jit_runs = 0;
 
 class JitRunScope {
  public:
-  explicit JitRunScope(JitRunState* state) : outer_(tls_current_jit_run) {
+  explicit JitRunScope(JitRunState* state)
+      : outer_(tls_current_jit_run), outer_nested_runs_(tls_nested_jit_runs) {
     tls_current_jit_run = state;
+    state->nested_runs = &tls_nested_jit_runs;
     ++tls_nested_jit_runs;
   }
   ~JitRunScope() {
     tls_current_jit_run = outer_;
-    --tls_nested_jit_runs;
+    tls_nested_jit_runs = outer_nested_runs_;
   }
   JitRunScope(const JitRunScope&) = delete;
   JitRunScope& operator=(const JitRunScope&) = delete;
 
  private:
   JitRunState* outer_;
+  const int outer_nested_runs_;
 };
 
 Error run_error(uint32_t pc, const std::string& what) {
@@ -112,7 +118,7 @@ extern "C" uint32_t hg_jit_tail_call(JitRunState* state, uint64_t map_address, u
   ++run->tail_call_count;
   auto* ref = static_cast<ProgramRef*>(map->lookup(&index));
   if (!ref || !ref->try_acquire()) return kTailFallThrough;
-  state->held[state->held_count++] = ref;     // at most kMaxTailCalls per run, counted above
+  state->held[state->held_count++] = ref;  // bounded by the count above (see JitRunState::held)
   auto* target = static_cast<Program*>(ref);  // prog_array slots only hold vm::Program
   run->program = target;
   const Program::Impl* target_image = target->image();
@@ -150,6 +156,106 @@ extern "C" const void* hg_jit_resolve_callx(JitRunState* state, uint64_t target,
 void maybe_jit_compile(Program::Impl& image) {
   if (image.engine != Engine::Jit) return;
   image.jit = jit_compile(image);  // null: interpret (docs/vm.md, "JIT")
+  if (!image.jit) return;
+  for (CallbackTarget& target : image.callbacks) target.invoke = jit_invoke_callback;
+}
+
+namespace {
+
+// What a callback called as a nested call borrows from the enclosing run and gives back: the
+// callback starts as a fresh run would (no frames, its own tail-call count, no pending abort)
+// and the enclosing run continues as it was (its frame depth, current program, held programs
+// and the trampoline's stack pointer its error exit unwinds to).
+class NestedCallFrame {
+ public:
+  NestedCallFrame(JitRunState& state, RunContext& run)
+      : state_(state),
+        run_(run),
+        program_(run.program),
+        saved_rsp_(state.saved_rsp),
+        depth_(state.depth),
+        held_count_(state.held_count),
+        tail_call_count_(run.tail_call_count),
+        abort_pending_(state.abort_pending),
+        nested_runs_(tls_nested_jit_runs) {
+    state.depth = 0;
+    state.abort_pending = 0;
+    run.tail_call_count = 0;
+    ++tls_nested_jit_runs;
+  }
+  ~NestedCallFrame() {
+    tls_nested_jit_runs = nested_runs_;
+    state_.saved_rsp = saved_rsp_;
+    state_.depth = depth_;
+    state_.abort_pending = abort_pending_;
+    run_.program = program_;
+    run_.tail_call_count = tail_call_count_;
+  }
+  NestedCallFrame(const NestedCallFrame&) = delete;
+  NestedCallFrame& operator=(const NestedCallFrame&) = delete;
+
+  // Ends the callback as finish_run ends a run: releases what its tail calls held and returns
+  // its error, if it failed (clearing the state's error for the enclosing run).
+  std::optional<Error> finish() {
+    for (uint32_t i = held_count_; i < state_.held_count; ++i) state_.held[i]->release();
+    state_.held_count = held_count_;
+    if (state_.error_kind != kJitOk) {
+      Error error = state_error(state_);
+      state_.error_kind = kJitOk;
+      return error;
+    }
+    if (state_.abort_pending) return take_pending_abort();  // the last helper's nested run
+    return std::nullopt;
+  }
+
+ private:
+  JitRunState& state_;
+  RunContext& run_;
+  ProgramRef* const program_;
+  const uint64_t saved_rsp_;
+  const uint32_t depth_;
+  const uint32_t held_count_;
+  const uint32_t tail_call_count_;
+  const uint8_t abort_pending_;
+  const int nested_runs_;
+};
+
+// True if `self` can run as a nested call of `state`'s run: that run is the thread's innermost
+// (no other run was entered since), its current program owns the callback (so the callback's
+// RunContext would be the same), and the host-stack bound of nested runs still has room.
+bool can_call_nested(const JitRunState* state, const RunContext* run, const CallbackTarget& self,
+                     const Program::Impl& image) {
+  return state != nullptr && state->run == run && run->program == self.program &&
+         (image.env == nullptr || image.env == run->env) &&
+         state->held_count <= static_cast<uint32_t>(isa::kMaxTailCalls) &&
+         tls_nested_jit_runs < kMaxNestedJitRuns;
+}
+
+}  // namespace
+
+// Per call this costs a few checks, the saved fields and the trampoline; invoke_callback also
+// sets up a RunScope, an EpochGuard (the enclosing run holds one), a JitRunState and a Result.
+// An error inside the callback unwinds to the trampoline entered here (state.saved_rsp), not to
+// the enclosing run's: the helper that called us (bpf_loop, bpf_for_each_map_elem) returns
+// normally and the enclosing run stops with the error after it, as with invoke_callback.
+uint64_t jit_invoke_callback(const CallbackTarget* self, uint64_t r1, uint64_t r2, uint64_t r3,
+                             uint64_t r4, uint64_t r5) {
+  const auto* image = static_cast<const Program::Impl*>(self->engine_data);
+  JitRunState* state = tls_current_jit_run;
+  RunContext* run = current_run();
+  if (!can_call_nested(state, run, *self, *image)) return invoke_callback(self, r1, r2, r3, r4, r5);
+  const uint64_t args[5] = {r1, r2, r3, r4, r5};
+  uint64_t r0 = 0;
+  std::optional<Error> failed;
+  {
+    NestedCallFrame frame(*state, *run);
+    r0 = image->jit->trampoline(state, args, image->jit->entries[self->entry_insn]);
+    failed = frame.finish();
+  }  // the enclosing run's fields are back: the abort below is raised for it
+  if (!failed) [[likely]]
+    return r0;
+  set_pending_abort(std::move(*failed));
+  return 0;
 }
 
 Result<uint64_t> run_image(const Program::Impl& image, uint32_t entry_pc, const uint64_t args[5]) {
