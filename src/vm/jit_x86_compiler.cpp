@@ -171,6 +171,10 @@ class Emitter : public Xbyak::CodeGenerator {
     for (const Reg64& saved : saved_registers_) push(saved);
     sub(rsp, isa::kStackSize);
     lea(rbp, ptr[rsp + isa::kStackSize]);
+    // A function that may read stack bytes it never wrote gets them as zeros, not as whatever
+    // this native stack held (ImageInput::zeroed_frames).
+    const uint32_t zeroed = image_.frame_zero_bytes.empty() ? 0 : image_.frame_zero_bytes[pc];
+    for (uint32_t offset = 8; offset <= zeroed; offset += 8) mov(qword[rbp - offset], 0);
   }
 
   void emit_function_return() {

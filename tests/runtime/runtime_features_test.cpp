@@ -69,6 +69,33 @@ TEST_F(RuntimeFeatures, XdpCountsPacketsAndReturnsVerdicts) {
   EXPECT_EQ(n, 1u);
 }
 
+TEST_F(RuntimeFeatures, UninitialisedStackReadsAsZeros) {
+  // lookup_padded passes a key whose 7 padding bytes it never wrote (clang leaves them so). The
+  // verifier accepts it, as the kernel does for a privileged loader, and flags the function;
+  // its frame then starts zeroed, so the key matches the application's zero-padded one even
+  // right after dirty_stack filled this thread's stack with ones.
+  Object object = load(*runtime_, "uninit_stack");
+  const ProgramHandle* lookup = object.program("lookup_padded");
+  const ProgramHandle* dirty = object.program("dirty_stack");
+  ASSERT_NE(lookup, nullptr);
+  ASSERT_NE(dirty, nullptr);
+  ASSERT_EQ(lookup->verifier_report().zeroed_frames.size(), 1u);
+  EXPECT_EQ(lookup->verifier_report().zeroed_frames[0].first, 0u);
+  EXPECT_GE(lookup->verifier_report().zeroed_frames[0].second, 16u);
+  EXPECT_TRUE(dirty->verifier_report().zeroed_frames.empty());
+  struct Key {
+    uint8_t tag;
+    uint8_t padding[7];
+    uint64_t id;
+  } key{1, {}, 42};
+  const uint64_t value = 7;
+  ASSERT_TRUE(object.map("by_key").update(&key, &value).ok());
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(run(object, "dirty_stack"), -1);
+    EXPECT_EQ(run(object, "lookup_padded"), 7) << round;
+  }
+}
+
 TEST_F(RuntimeFeatures, GlobalsInEveryDataSectionAndSubprogramCalls) {
   EXPECT_EQ(run(object_, "globals"), 0);
   EXPECT_EQ(global<uint64_t>(object_, "bss_var"), 107u);

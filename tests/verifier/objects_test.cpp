@@ -71,10 +71,12 @@ void verify_all_in(const std::string& dir, size_t* verified) {
         ADD_FAILURE() << name << ": " << (again.ok() ? result.error().message : again.error().message);
         continue;
       }
-      // clang initialises whatever these programs read: no frame needs zeroing by the vm
-      // (reads of never-written stack: corpus_uninit_stack_test.cpp).
+      // clang initialises whatever these programs read, so no frame needs zeroing by the vm
+      // (reads of never-written stack: corpus_uninit_stack_test.cpp), except in the one
+      // program written to leave a key's padding unset.
+      const bool padding_unset = name == "uninit_stack.bpf.o" && prog.name == "lookup_padded";
       for (const SubprogInfo& sub : result->subprogs)
-        EXPECT_FALSE(sub.reads_uninit_stack) << name << ": " << prog.name << "/" << sub.name;
+        EXPECT_EQ(sub.reads_uninit_stack, padding_unset) << name << ": " << prog.name << "/" << sub.name;
       ++*verified;
     }
   }
