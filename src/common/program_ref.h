@@ -30,6 +30,10 @@ struct CallbackTarget {
   uint64_t (*invoke)(const CallbackTarget* self, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
                      uint64_t r5) = nullptr;
   void* engine_data = nullptr;  // vm-private (image pointer, native entry)
+  // Prefetches what `invoke` reads first (the image, its native code, the program's maps),
+  // for a caller about to invoke after a long idle stretch (a timer worker spinning towards an
+  // expiry). Reads only; the caller must keep `program` alive across the call. Installed by vm/.
+  void (*warm)(const CallbackTarget* self) = nullptr;
 };
 
 }  // namespace hourglass

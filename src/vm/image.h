@@ -108,7 +108,10 @@ class RunScope;  // run_scope.h
 Result<uint64_t> run_image_repeated(const Program::Impl& image, const uint64_t args[5],
                                     uint32_t count, RunScope& scope);
 
-// CallbackTarget::invoke for interpreted images.
+// CallbackTarget::warm (callback.cpp).
+void warm_callback(const CallbackTarget* self);
+
+// CallbackTarget::invoke for interpreted and JITed images.
 uint64_t invoke_callback(const CallbackTarget* self, uint64_t r1, uint64_t r2, uint64_t r3,
                          uint64_t r4, uint64_t r5);
 

@@ -226,6 +226,7 @@ class Preparer {
     target.entry_insn = entry_insn;
     target.name = image_.callback_names.back().c_str();
     target.invoke = invoke_callback;
+    target.warm = warm_callback;
     target.engine_data = &image_;
     return &target;
   }

@@ -270,11 +270,15 @@ TEST_F(RealTimeTest, PrecisionModeFiresNearAndFarTimersInOrder) {
                     std::lock_guard<std::mutex> lock(order_mutex);
                     order.push_back(index);
                   }};
-  const uint64_t delays[3] = {30'000, 300'000, 3'000'000};  // inside, near and beyond the spin window
+  // Expiries 30 us, 300 us and 3 ms apart (inside, near and beyond the spin window of each
+  // other), armed latest first at absolute times far enough ahead that a stalled test thread
+  // (sanitizers on a busy machine) still arms all three before the first falls due.
+  const uint64_t delays[3] = {30'000, 300'000, 3'000'000};
+  const uint64_t base = engine->now(kClockMonotonic) + 50'000'000;
   for (uint32_t i = 3; i-- > 0;) {
     Value* v = element(*map, i);
-    v->data = engine->now(kClockMonotonic) + delays[i];
-    arm(*engine, *map, v, cb, delays[i]);
+    v->data = base + delays[i];
+    arm(*engine, *map, v, cb, base + delays[i], kTimerAbs);
   }
   ASSERT_TRUE(eventually([&] {
     std::lock_guard<std::mutex> lock(order_mutex);
