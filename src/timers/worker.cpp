@@ -8,7 +8,8 @@
 //   RLIMIT_RTPRIO), which makes its wake-up preempt ordinary tasks. Like the kernel handing a
 //   long softirq run to ksoftirqd, a worker that has run callbacks for kBurstNs without a pause
 //   drops to SCHED_OTHER until it next sleeps, so a callback storm cannot starve the machine;
-//   spinning counts as busy, so neither can a timer period shorter than the spin window.
+//   by default spinning counts as busy, so neither can a timer period shorter than the spin
+//   window. In precision mode a spin is a pause instead (the application chose to spend a core).
 // - Early wake-up and a short spin. Waking from a timed sleep takes the kernel's timer lateness
 //   plus a context switch. The worker learns how late its own wake-ups are (a decaying maximum)
 //   and sleeps until that long before a near expiry, then spins the rest (a `pause` loop that an
@@ -177,6 +178,7 @@ void TimerEngine::Impl::worker_main(uint32_t cpu) {
       // Spin (without the lock) to the expiry; an earlier insert or a stop ends it early.
       q.sleep_until = next;
       const uint32_t generation = q.generation.load(std::memory_order_acquire);
+      if (options.precision) priority.idle();  // a precision spin is a pause (below)
       lock.unlock();
       uint64_t warm_at = now - last_fired_at >= kColdAfterNs ? 0 : UINT64_MAX;
       for (uint64_t t = base_now(); t < next; t = base_now()) {
@@ -191,9 +193,17 @@ void TimerEngine::Impl::worker_main(uint32_t cpu) {
       }
       lock.lock();
       q.sleep_until = 0;
-      // Spinning is not a pause: a worker that only spins and fires (periodic timers shorter
-      // than its spin window) leaves SCHED_FIFO after kBurstNs like a callback storm.
-      priority.busy(base_now());
+      // By default spinning is not a pause: a worker that only spins and fires (periodic timers
+      // shorter than its spin window) leaves SCHED_FIFO after kBurstNs like a callback storm.
+      // In precision mode it is one: the application asked to spend a core on punctual timers,
+      // and a worker demoted while it spun through periods shorter than the window (100 us
+      // against 50-200 us) was preempted by kernel threads (p99 16 us instead of 0.6-0.8 us). A
+      // callback storm still demotes it (kBurstNs of callbacks without a spin or sleep), and
+      // the kernel's RT throttling still leaves other tasks 5% of that CPU.
+      if (options.precision)
+        priority.woke(base_now());
+      else
+        priority.busy(base_now());
       continue;
     }
     priority.idle();  // only a real sleep ends a burst

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <mutex>
 #include <set>
@@ -250,6 +251,66 @@ TEST_F(RealTimeTest, CallbacksAfterALongSleepStillRunAtRealtimePriority) {
 
 TEST_F(RealTimeTest, RealtimeWorkersCanBeTurnedOff) {
   for (int policy : callback_policies(false, 1'000'000, 2)) EXPECT_EQ(policy, SCHED_OTHER);
+}
+
+// Policies seen by a timer re-arming itself every `period_ns` until `duration_ns` passed.
+std::vector<int> periodic_policies(bool precision, uint64_t period_ns, uint64_t duration_ns) {
+  EngineOptions options = real_options();
+  options.precision = precision;
+  auto engine = TimerEngine::create(options);
+  MapHandle map = make_map(*engine, MapType::Array, 1);
+  FakeProgram prog;
+  std::mutex mutex;
+  std::vector<int> policies;
+  std::atomic<bool> done{false};
+  const uint64_t end = engine->now(kClockMonotonic) + duration_ns;
+  Value* v = element(*map, 0);
+  FakeCallback cb{prog, [&](maps::Map*, const void*, void*) {
+                    int policy = -1;
+                    sched_param param{};
+                    pthread_getschedparam(pthread_self(), &policy, &param);
+                    {
+                      std::lock_guard<std::mutex> lock(mutex);
+                      policies.push_back(policy);
+                    }
+                    if (engine->now(kClockMonotonic) < end)
+                      engine->timer_start(timer_of(v), period_ns, 0);
+                    else
+                      done = true;
+                  }};
+  EXPECT_EQ(engine->timer_init(timer_of(v), map.get(), kClockMonotonic), 0);
+  EXPECT_EQ(engine->timer_set_callback(timer_of(v), cb.target(), &prog), 0);
+  EXPECT_EQ(engine->timer_start(timer_of(v), period_ns, 0), 0);
+  EXPECT_TRUE(eventually([&] { return done.load(); }));
+  map.reset();
+  std::lock_guard<std::mutex> lock(mutex);
+  return policies;
+}
+
+// Callbacks among the last half that ran at SCHED_FIFO.
+size_t fifo_in_second_half(const std::vector<int>& policies) {
+  return static_cast<size_t>(
+      std::count(policies.begin() + static_cast<std::ptrdiff_t>(policies.size() / 2), policies.end(), SCHED_FIFO));
+}
+
+TEST_F(RealTimeTest, DefaultModeLeavesRealtimeWhenSpinningThroughShortPeriods) {
+  // A 5 us period is shorter than the spin window: the worker never sleeps, and after 2 ms of
+  // spinning and firing it must drop to SCHED_OTHER (a core is not held at real-time priority).
+  if (!realtime_allowed()) GTEST_SKIP() << "this process may not use SCHED_FIFO";
+  const std::vector<int> policies = periodic_policies(false, 5'000, 20'000'000);
+  ASSERT_GT(policies.size(), 100u);
+  EXPECT_LT(fifo_in_second_half(policies), policies.size() / 4);
+}
+
+TEST_F(RealTimeTest, PrecisionModeKeepsRealtimeWhileSpinningThroughShortPeriods) {
+  // In precision mode a spin is a pause: a 40 us period (inside the 50-200 us window) keeps
+  // firing at SCHED_FIFO. Under sanitizers a callback may outlast the period, which makes a
+  // storm that rightly demotes the worker: timing-dependent there, so checked in normal builds.
+  if (!realtime_allowed()) GTEST_SKIP() << "this process may not use SCHED_FIFO";
+  if (kSanitized) GTEST_SKIP() << "callbacks under sanitizers can be slower than the period";
+  const std::vector<int> policies = periodic_policies(true, 40'000, 20'000'000);
+  ASSERT_GT(policies.size(), 100u);
+  EXPECT_GT(fifo_in_second_half(policies), policies.size() / 2 * 9 / 10);
 }
 
 TEST_F(RealTimeTest, PrecisionModeFiresNearAndFarTimersInOrder) {
