@@ -33,7 +33,6 @@ namespace hourglass::maps {
 namespace {
 
 constexpr uint64_t kInactive = UINT64_MAX;
-constexpr size_t kReclaimBatch = 64;  // retirements that wake the reclaimer at once
 
 struct alignas(64) ThreadRecord {
   std::atomic<uint64_t> announced{kInactive};  // written by the owner, scanned by reclaimers
@@ -67,19 +66,19 @@ void free_boxed(RetireNode* node) {
   delete box;
 }
 
-constexpr int kDeferred = 0;
-constexpr int kInlineSafe = 1;
-constexpr size_t kInlineSafeBatch = 4096;  // InlineSafe retirements that wake the reclaimer
-
 // One queue per FreeContext: lock-free pushes from retire(); the pending FIFOs belong to whoever
 // owns reclaim_busy.
 struct RetireQueue {
+  const size_t wake_batch;  // retirements that wake the reclaimer at once
   std::atomic<RetireNode*> stack{nullptr};
   std::atomic<size_t> since_reclaim{0};
   RetireNode* pending_head = nullptr;  // protected by reclaim_busy
   RetireNode* pending_tail = nullptr;
 };
-RetireQueue queues[2];
+// Indexed by FreeContext. InlineSafe objects wake the reclaimer rarely: their allocators reclaim
+// them on their own when they run dry, and a wake-up costs the retiring thread a futex call.
+RetireQueue queues[2] = {{64}, {4096}};
+RetireQueue& queue_for(FreeContext context) { return queues[static_cast<int>(context)]; }
 
 std::atomic<size_t> outstanding{0};     // retired, not yet freed
 std::atomic<bool> reclaim_busy{false};  // owner may touch the pending lists
@@ -262,7 +261,7 @@ EpochGuard::~EpochGuard() {
 void retire(RetireNode* node, FreeContext context) noexcept {
   hourglass::full_fence();  // the unlink precedes the tag read
   node->tag = global_epoch.load(std::memory_order_seq_cst);
-  RetireQueue& queue = queues[context == FreeContext::InlineSafe ? kInlineSafe : kDeferred];
+  RetireQueue& queue = queue_for(context);
   RetireNode* head = queue.stack.load(std::memory_order_relaxed);
   do {
     node->next = head;
@@ -271,10 +270,9 @@ void retire(RetireNode* node, FreeContext context) noexcept {
   ++tls_state.retired_in_guard;
   const size_t waiting = outstanding.fetch_add(1, std::memory_order_relaxed);
   // The first retirement starts the reclaimer (which then polls while objects wait); a full
-  // batch wakes it early. InlineSafe objects wake it rarely: their allocators reclaim them on
-  // their own when they run dry, and a wake-up costs the retiring thread a futex call.
-  const size_t batch = context == FreeContext::InlineSafe ? kInlineSafeBatch : kReclaimBatch;
-  if (waiting == 0 || queue.since_reclaim.fetch_add(1, std::memory_order_relaxed) + 1 >= batch)
+  // batch wakes it early.
+  if (waiting == 0 ||
+      queue.since_reclaim.fetch_add(1, std::memory_order_relaxed) + 1 >= queue.wake_batch)
     request_reclaim();
 }
 
@@ -285,7 +283,7 @@ void retire(void* object, void (*free_fn)(void* object)) noexcept {
 
 bool reclaim_inline_safe() noexcept {
   if (reclaim_busy.exchange(true, std::memory_order_acquire)) return false;
-  RetireQueue& queue = queues[kInlineSafe];
+  RetireQueue& queue = queue_for(FreeContext::InlineSafe);
   drain_stack(queue);
   global_epoch.fetch_add(1, std::memory_order_seq_cst);
   const size_t freed = free_pending_below(queue, min_active_epoch());

@@ -34,7 +34,7 @@ struct RetireNode {
 // How free_fn may run. Deferred: on the reclaimer thread only (it may take any lock, release
 // programs, call timer hooks). InlineSafe: free_fn only hands memory back to an allocator that
 // takes no lock but its own, so a thread short of memory may run it inside reclaim_inline_safe().
-enum class FreeContext { Deferred, InlineSafe };
+enum class FreeContext { Deferred = 0, InlineSafe = 1 };  // (epoch.cpp indexes its queues by it)
 void retire(RetireNode* node, FreeContext context = FreeContext::Deferred) noexcept;
 
 // For an allocator that ran dry while some of its memory waits for a grace period: frees the

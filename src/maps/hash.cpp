@@ -112,10 +112,14 @@ void HashTable::free_elem_memory(HashElem* elem) {
 }
 
 namespace {
-template <uint32_t kSize>
-uint32_t fnv1a_fixed(const uint8_t* bytes, uint32_t h) {
-  for (uint32_t i = 0; i < kSize; ++i) h = (h ^ bytes[i]) * 16777619u;
+inline uint32_t fnv1a(const uint8_t* bytes, uint32_t size, uint32_t h) {
+  for (uint32_t i = 0; i < size; ++i) h = (h ^ bytes[i]) * 16777619u;
   return h;
+}
+
+HashElem* elem_of(RetireNode* node) {
+  return reinterpret_cast<HashElem*>(reinterpret_cast<uint8_t*>(node) -
+                                     offsetof(HashElem, retire_node));
 }
 
 template <class Word>
@@ -133,10 +137,9 @@ uint32_t HashTable::hash_key(const void* key) const {
   auto* bytes = static_cast<const uint8_t*>(key);
   uint32_t h = 2166136261u ^ seed_;
   switch (attr_.key_size) {
-    case 4: h = fnv1a_fixed<4>(bytes, h); break;
-    case 8: h = fnv1a_fixed<8>(bytes, h); break;
-    default:
-      for (uint32_t i = 0; i < attr_.key_size; ++i) h = (h ^ bytes[i]) * 16777619u;
+    case 4: h = fnv1a(bytes, 4, h); break;
+    case 8: h = fnv1a(bytes, 8, h); break;
+    default: h = fnv1a(bytes, attr_.key_size, h);
   }
   h ^= h >> 16;
   h *= 0x85ebca6bu;
@@ -198,8 +201,7 @@ void HashTable::retire_elem(HashElem* elem) {
   if (elem->pool) {
     elem->pool->acquire();  // dropped when the element is back in the pool
     elem->retire_node.free_fn = [](RetireNode* node) {
-      auto* dead = reinterpret_cast<HashElem*>(reinterpret_cast<uint8_t*>(node) -
-                                               offsetof(HashElem, retire_node));
+      HashElem* dead = elem_of(node);
       ElemPool* pool = dead->pool;
       pool->give_back(dead);
       pool->release();
@@ -207,7 +209,7 @@ void HashTable::retire_elem(HashElem* elem) {
     retire(&elem->retire_node, FreeContext::InlineSafe);
   } else {
     elem->retire_node.free_fn = [](RetireNode* node) {
-      std::free(reinterpret_cast<uint8_t*>(node) - offsetof(HashElem, retire_node));
+      std::free(elem_of(node));
     };
     retire(&elem->retire_node, FreeContext::Deferred);
   }

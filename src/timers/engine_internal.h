@@ -161,6 +161,7 @@ struct TimerEngine::Impl {
   void worker_main(uint32_t cpu);  // worker.cpp
   unsigned run_due_batch(CpuQueue& q, std::unique_lock<std::mutex>& lock, uint64_t now);
   void warm_fire_path(CpuQueue& q, uint64_t expiry);  // worker.cpp
+  void spin_until(CpuQueue& q, uint64_t expiry, uint32_t generation, bool warm);  // worker.cpp
   void wq_worker_main(uint32_t index);
 
   TimerObj* pop_earliest_due(uint64_t t_ns, uint32_t* cpu);

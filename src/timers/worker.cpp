@@ -122,9 +122,23 @@ void TimerEngine::Impl::warm_fire_path(CpuQueue& q, uint64_t expiry) {
   __builtin_prefetch(t->map);
   __builtin_prefetch(t->value);
   __builtin_prefetch(t->prog);
-  __builtin_prefetch(t->callback);
-  __builtin_prefetch(reinterpret_cast<const void*>(t->callback->invoke));
   if (t->callback->warm) t->callback->warm(t->callback);  // the timer's reference holds prog
+}
+
+// Spins (without the queue mutex) until `expiry`, an insert that bumps the queue's generation
+// past `generation`, or a stop; with `warm`, re-touching the fire path every kWarmIntervalNs.
+void TimerEngine::Impl::spin_until(CpuQueue& q, uint64_t expiry, uint32_t generation, bool warm) {
+  uint64_t warm_at = warm ? 0 : UINT64_MAX;
+  for (uint64_t t = base_now(); t < expiry; t = base_now()) {
+    if (q.generation.load(std::memory_order_acquire) != generation ||
+        q.stop.load(std::memory_order_acquire))
+      return;
+    if (t >= warm_at) {
+      warm_fire_path(q, expiry);
+      warm_at = t + kWarmIntervalNs;
+    }
+    cpu_relax();
+  }
 }
 
 // Pops and runs every timer due at `now`, up to kBatch, under one EpochGuard. Called and
@@ -180,17 +194,7 @@ void TimerEngine::Impl::worker_main(uint32_t cpu) {
       const uint32_t generation = q.generation.load(std::memory_order_acquire);
       if (options.precision) priority.idle();  // a precision spin is a pause (below)
       lock.unlock();
-      uint64_t warm_at = now - last_fired_at >= kColdAfterNs ? 0 : UINT64_MAX;
-      for (uint64_t t = base_now(); t < next; t = base_now()) {
-        if (q.generation.load(std::memory_order_acquire) != generation ||
-            q.stop.load(std::memory_order_acquire))
-          break;
-        if (t >= warm_at) {
-          warm_fire_path(q, next);
-          warm_at = t + kWarmIntervalNs;
-        }
-        cpu_relax();
-      }
+      spin_until(q, next, generation, now - last_fired_at >= kColdAfterNs);
       lock.lock();
       q.sleep_until = 0;
       // By default spinning is not a pause: a worker that only spins and fires (periodic timers

@@ -210,6 +210,30 @@ bool realtime_allowed() {
   return allowed;
 }
 
+// Scheduling policies of the worker thread, one per callback, as the callbacks saw them.
+class PolicyLog {
+ public:
+  void record_this_thread() {
+    int policy = -1;
+    sched_param param{};
+    pthread_getschedparam(pthread_self(), &policy, &param);
+    std::lock_guard<std::mutex> lock(mutex_);
+    policies_.push_back(policy);
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return policies_.size();
+  }
+  std::vector<int> take() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return std::move(policies_);
+  }
+
+ private:
+  std::mutex mutex_;  // protects policies_ (callbacks write on the worker, the test reads)
+  std::vector<int> policies_;
+};
+
 // The scheduling policy of the worker thread at the moment each callback runs.
 std::vector<int> callback_policies(bool realtime_workers, uint64_t delay_ns, int timers) {
   EngineOptions options = real_options();
@@ -217,29 +241,18 @@ std::vector<int> callback_policies(bool realtime_workers, uint64_t delay_ns, int
   auto engine = TimerEngine::create(options);
   MapHandle map = make_map(*engine, MapType::Array, 1);
   FakeProgram prog;
-  std::mutex mutex;
-  std::vector<int> policies;
-  FakeCallback cb{prog, [&](maps::Map*, const void*, void*) {
-                    int policy = -1;
-                    sched_param param{};
-                    pthread_getschedparam(pthread_self(), &policy, &param);
-                    std::lock_guard<std::mutex> lock(mutex);
-                    policies.push_back(policy);
-                  }};
+  PolicyLog log;
+  FakeCallback cb{prog, [&](maps::Map*, const void*, void*) { log.record_this_thread(); }};
   Value* v = element(*map, 0);
   EXPECT_EQ(engine->timer_init(timer_of(v), map.get(), kClockMonotonic), 0);
   EXPECT_EQ(engine->timer_set_callback(timer_of(v), cb.target(), &prog), 0);
   for (int i = 0; i < timers; ++i) {
     const size_t before = i;
     EXPECT_EQ(engine->timer_start(timer_of(v), delay_ns, 0), 0);
-    EXPECT_TRUE(eventually([&] {
-      std::lock_guard<std::mutex> lock(mutex);
-      return policies.size() > before;
-    }));
+    EXPECT_TRUE(eventually([&] { return log.size() > before; }));
   }
   map.reset();
-  std::lock_guard<std::mutex> lock(mutex);
-  return policies;
+  return log.take();
 }
 
 TEST_F(RealTimeTest, CallbacksAfterALongSleepStillRunAtRealtimePriority) {
@@ -260,19 +273,12 @@ std::vector<int> periodic_policies(bool precision, uint64_t period_ns, uint64_t 
   auto engine = TimerEngine::create(options);
   MapHandle map = make_map(*engine, MapType::Array, 1);
   FakeProgram prog;
-  std::mutex mutex;
-  std::vector<int> policies;
+  PolicyLog log;
   std::atomic<bool> done{false};
   const uint64_t end = engine->now(kClockMonotonic) + duration_ns;
   Value* v = element(*map, 0);
   FakeCallback cb{prog, [&](maps::Map*, const void*, void*) {
-                    int policy = -1;
-                    sched_param param{};
-                    pthread_getschedparam(pthread_self(), &policy, &param);
-                    {
-                      std::lock_guard<std::mutex> lock(mutex);
-                      policies.push_back(policy);
-                    }
+                    log.record_this_thread();
                     if (engine->now(kClockMonotonic) < end)
                       engine->timer_start(timer_of(v), period_ns, 0);
                     else
@@ -283,8 +289,7 @@ std::vector<int> periodic_policies(bool precision, uint64_t period_ns, uint64_t 
   EXPECT_EQ(engine->timer_start(timer_of(v), period_ns, 0), 0);
   EXPECT_TRUE(eventually([&] { return done.load(); }));
   map.reset();
-  std::lock_guard<std::mutex> lock(mutex);
-  return policies;
+  return log.take();
 }
 
 // Callbacks among the last half that ran at SCHED_FIFO.
