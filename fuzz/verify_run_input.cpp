@@ -68,6 +68,7 @@ Result<vm::Program*> create_program(const VerifyRunInput& input,
   image.insns = input.insns;
   for (const auto& subprog : verified.subprogs)
     image.subprog_names.emplace_back(subprog.entry, subprog.name);
+  image.zeroed_frames = verifier::zeroed_frames(verified);
   image.env = &fuzz_helper_env();
   image.engine = engine;
   return vm::Program::create(std::move(image));

@@ -39,10 +39,7 @@ Result<VerifierReport> verify_program(const object::ObjectSpec& spec,
   report.insns_processed = verified->stats.insns_processed;
   report.states = verified->stats.states;
   report.max_stack_depth = verified->stats.max_stack_depth;
-  for (const verifier::SubprogInfo& subprog : verified->subprogs) {
-    if (subprog.reads_uninit_stack)
-      report.zeroed_frames.emplace_back(subprog.entry, (subprog.stack_depth + 7) & ~7u);
-  }
+  report.zeroed_frames = verifier::zeroed_frames(*verified);
   report.log = std::move(verified->log);
   return report;
 }

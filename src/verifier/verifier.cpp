@@ -149,4 +149,13 @@ Result<VerifyOutput> verify(const VerifyInput& input) {
   return env.run();
 }
 
+std::vector<std::pair<uint32_t, uint32_t>> zeroed_frames(const VerifyOutput& verified) {
+  std::vector<std::pair<uint32_t, uint32_t>> frames;
+  for (const SubprogInfo& subprog : verified.subprogs) {
+    if (subprog.reads_uninit_stack)
+      frames.emplace_back(subprog.entry, (subprog.stack_depth + 7) & ~7u);
+  }
+  return frames;
+}
+
 }  // namespace hourglass::verifier

@@ -88,4 +88,9 @@ struct VerifyOutput {
 
 Result<VerifyOutput> verify(const VerifyInput& input);
 
+// The frames the vm must zero at entry (vm::ImageInput::zeroed_frames): (entry, bytes rounded
+// up to 8) of every subprogram with reads_uninit_stack. Every loader of verified code passes
+// this on; a program run without it reads whatever the host stack held.
+std::vector<std::pair<uint32_t, uint32_t>> zeroed_frames(const VerifyOutput& verified);
+
 }  // namespace hourglass::verifier
