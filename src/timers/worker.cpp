@@ -10,6 +10,8 @@
 //   drops to SCHED_OTHER until it next sleeps, so a callback storm cannot starve the machine;
 //   by default spinning counts as busy, so neither can a timer period shorter than the spin
 //   window. In precision mode a spin is a pause instead (the application chose to spend a core).
+//   Either way a worker runs at most 90% of the time at SCHED_FIFO, so that the kernel's RT
+//   throttling, which would stop it for tens of milliseconds, never starts (WorkerPriority).
 // - Early wake-up and a short spin. Waking from a timed sleep takes the kernel's timer lateness
 //   plus a context switch. The worker learns how late its own wake-ups are (a decaying maximum)
 //   and sleeps until that long before a near expiry, then spins the rest (a `pause` loop that an
@@ -38,6 +40,8 @@ constexpr uint64_t kPrecisionSpinCapNs = 200'000;  // however late wake-ups have
 constexpr uint64_t kDefaultSpinCapNs = 50'000;
 constexpr uint64_t kMinSpinNs = 2'000;
 constexpr uint64_t kBurstNs = 2'000'000;  // callbacks without a pause before leaving SCHED_FIFO
+constexpr uint64_t kRtWindowNs = 100'000'000;  // the real-time share's window (WorkerPriority)
+constexpr uint64_t kRtBudgetNs = 90'000'000;   // time at SCHED_FIFO per window at most
 constexpr unsigned kBatch = 64;           // callbacks per clock read / epoch guard at most
 constexpr uint64_t kWarmIntervalNs = 5'000;  // how often a spin re-touches the fire path
 // Only a worker idle this long warms its fire path while spinning: at shorter periods the path
@@ -52,37 +56,72 @@ inline void cpu_relax() {
 }
 
 // The worker's scheduling class: SCHED_FIFO while it waits for timers, SCHED_OTHER during a
-// long burst of callbacks. Only the worker thread itself calls these.
+// long burst of callbacks and once it has used its real-time share. Only the worker thread
+// itself calls these, with base_now() times.
+//
+// The share: the kernel throttles real-time tasks that use more than sched_rt_runtime_us
+// (950 ms) of every second, and a throttled worker stops for the rest of that second (a periodic
+// timer in precision mode, which spins through its periods, saw 30-38 ms of lateness once a
+// second). So a worker counts the time it runs (not sleeps) at SCHED_FIFO and leaves it for the
+// rest of each kRtWindowNs once it has run kRtBudgetNs of it. The share is used first in each
+// window, so any second holds at most ten windows' worth, 90%: under the kernel's 95%, whatever
+// the timers do. At SCHED_OTHER the worker keeps running; on an idle machine nothing takes the
+// CPU from it there either.
 class WorkerPriority {
  public:
-  explicit WorkerPriority(bool wanted) {
-    const sched_param realtime{1};
-    realtime_allowed_ =
-        wanted && pthread_setschedparam(pthread_self(), SCHED_FIFO, &realtime) == 0;
+  WorkerPriority(bool wanted, uint64_t now) : window_start_(now), mark_(now), busy_since_(now) {
+    realtime_allowed_ = wanted && set_realtime(true);
     elevated_ = realtime_allowed_;
   }
-  // Called when the worker is about to sleep: a pause ends the burst.
-  void idle() {
-    if (realtime_allowed_ && !elevated_) {
-      const sched_param realtime{1};
-      elevated_ = pthread_setschedparam(pthread_self(), SCHED_FIFO, &realtime) == 0;
-    }
+  // Called when the worker is about to pause (sleep, or spin in precision mode): a pause ends
+  // the burst, so the worker goes back to SCHED_FIFO unless its share is used up.
+  void idle(uint64_t now) {
+    account(now);
+    if (realtime_allowed_ && !elevated_ && used_ < kRtBudgetNs) elevated_ = set_realtime(true);
   }
-  // Called when a sleep ends: the next burst starts now. (Counting from when the sleep began
+  // Called when a sleep starts: sleeping uses no share.
+  void sleeping(uint64_t now) {
+    account(now);
+    awake_ = false;
+  }
+  // Called when a pause ends: the next burst starts now. (Counting from when the sleep began
   // made every wake-up after a sleep longer than kBurstNs look like a long burst: the worker
   // dropped to SCHED_OTHER, a system call, right before the callback it had woken for.)
-  void woke(uint64_t now) { busy_since_ = now; }
-  // Called after a batch of callbacks or a spin.
+  void woke(uint64_t now) {
+    account(now);
+    awake_ = true;
+    busy_since_ = now;
+  }
+  // Called after a batch of callbacks or a default-mode spin.
   void busy(uint64_t now) {
-    if (!elevated_ || now - busy_since_ < kBurstNs) return;
-    const sched_param normal{0};
-    if (pthread_setschedparam(pthread_self(), SCHED_OTHER, &normal) == 0) elevated_ = false;
+    account(now);
+    if (elevated_ && (now - busy_since_ >= kBurstNs || used_ >= kRtBudgetNs) &&
+        set_realtime(false))
+      elevated_ = false;
   }
 
  private:
+  static bool set_realtime(bool realtime) {
+    const sched_param param{realtime ? 1 : 0};
+    return pthread_setschedparam(pthread_self(), realtime ? SCHED_FIFO : SCHED_OTHER, &param) == 0;
+  }
+  // Adds the time run at SCHED_FIFO since the last call; a new window starts with none used.
+  void account(uint64_t now) {
+    if (elevated_ && awake_) used_ += now - mark_;
+    mark_ = now;
+    if (now - window_start_ >= kRtWindowNs) {
+      window_start_ = now;
+      used_ = 0;
+    }
+  }
+
   bool realtime_allowed_ = false;
   bool elevated_ = false;
-  uint64_t busy_since_ = 0;
+  bool awake_ = true;
+  uint64_t window_start_;
+  uint64_t used_ = 0;  // ns run at SCHED_FIFO in the window that began at window_start_
+  uint64_t mark_;      // what account() has counted up to
+  uint64_t busy_since_;
 };
 
 // How late this worker's timed sleeps end: a maximum that decays by 1/16 per sample, so one
@@ -170,7 +209,7 @@ unsigned TimerEngine::Impl::run_due_batch(CpuQueue& q, std::unique_lock<std::mut
 void TimerEngine::Impl::worker_main(uint32_t cpu) {
   set_current_vcpu(cpu);
   prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);  // wake within ~the requested nanosecond
-  WorkerPriority priority(options.realtime_workers);
+  WorkerPriority priority(options.realtime_workers, base_now());
   WakeupLateness lateness;
   CpuQueue& q = queue(cpu);
   std::unique_lock<std::mutex> lock(q.mutex);
@@ -192,7 +231,7 @@ void TimerEngine::Impl::worker_main(uint32_t cpu) {
       // Spin (without the lock) to the expiry; an earlier insert or a stop ends it early.
       q.sleep_until = next;
       const uint32_t generation = q.generation.load(std::memory_order_acquire);
-      if (options.precision) priority.idle();  // a precision spin is a pause (below)
+      if (options.precision) priority.idle(now);  // a precision spin is a pause (below)
       lock.unlock();
       spin_until(q, next, generation, now - last_fired_at >= kColdAfterNs);
       lock.lock();
@@ -203,14 +242,14 @@ void TimerEngine::Impl::worker_main(uint32_t cpu) {
       // and a worker demoted while it spun through periods shorter than the window (100 us
       // against 50-200 us) was preempted by kernel threads (p99 16 us instead of 0.6-0.8 us). A
       // callback storm still demotes it (kBurstNs of callbacks without a spin or sleep), and
-      // the kernel's RT throttling still leaves other tasks 5% of that CPU.
-      if (options.precision)
-        priority.woke(base_now());
-      else
-        priority.busy(base_now());
+      // its real-time share still caps the worker at 90% of the CPU at SCHED_FIFO.
+      const uint64_t spun_to = base_now();
+      if (options.precision) priority.woke(spun_to);
+      priority.busy(spun_to);
       continue;
     }
-    priority.idle();  // only a real sleep ends a burst
+    priority.idle(now);  // only a real sleep ends a burst
+    priority.sleeping(now);
     q.sleep_until = next;
     if (next == UINT64_MAX) {
       q.wake.wait(lock);

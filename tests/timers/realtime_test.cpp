@@ -318,6 +318,21 @@ TEST_F(RealTimeTest, PrecisionModeKeepsRealtimeWhileSpinningThroughShortPeriods)
   EXPECT_GT(fifo_in_second_half(policies), policies.size() / 2 * 9 / 10);
 }
 
+TEST_F(RealTimeTest, PrecisionModeLeavesRealtimeOnceItsShareOfAWindowIsUsed) {
+  // Spinning through 40 us periods for 350 ms would keep a core at SCHED_FIFO past the kernel's
+  // RT throttling limit (95% of each second), which then stops the worker for ~50 ms. A worker
+  // runs at most 90 ms of every 100 ms at SCHED_FIFO: about a tenth of these callbacks run at
+  // SCHED_OTHER, and most still at SCHED_FIFO.
+  if (!realtime_allowed()) GTEST_SKIP() << "this process may not use SCHED_FIFO";
+  if (kSanitized) GTEST_SKIP() << "callbacks under sanitizers can be slower than the period";
+  const std::vector<int> policies = periodic_policies(true, 40'000, 350'000'000);
+  ASSERT_GT(policies.size(), 1000u);
+  const auto fifo = static_cast<size_t>(std::count(policies.begin(), policies.end(), SCHED_FIFO));
+  const size_t other = policies.size() - fifo;
+  EXPECT_GT(other, policies.size() / 50) << fifo << " at SCHED_FIFO, " << other << " not";
+  EXPECT_GT(fifo, policies.size() * 6 / 10) << fifo << " at SCHED_FIFO, " << other << " not";
+}
+
 TEST_F(RealTimeTest, PrecisionModeFiresNearAndFarTimersInOrder) {
   EngineOptions options = real_options();
   options.precision = true;
