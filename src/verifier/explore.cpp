@@ -17,6 +17,13 @@ constexpr size_t kMaxCheckpointsPerInsn = 64;
 constexpr size_t kMaxPendingBranches = 8192;
 constexpr uint32_t kLoopCheckpointJumps = 4, kLoopCheckpointInsns = 16;
 constexpr uint32_t kChainCheckpointInsns = 100;
+// A path whose history since its checkpoint is this long gets a checkpoint at its next prune
+// point whatever the counters above say (the kernel forces a new state past 40 jumps of
+// jmp_history). Those counters are global: a sibling path's checkpoint resets them, so a loop
+// whose every iteration forks a short path that checkpoints (an exit test) never reached them,
+// its history grew by one iteration per fork, and each precision walk from a fork went over all
+// of it: 4.6 s for 100k instructions (fuzzer: a `w1 -= 1; if w1 != 0` loop after a counter).
+constexpr size_t kForceCheckpointHistory = 128;
 
 int access_size(const Insn& insn) {
   switch (insn.opcode & 0x18) {
@@ -596,15 +603,16 @@ int Env::visit_prune_point(State& st, uint32_t pc) {
   // waits for 20 jumps or 100 instructions; fewer keeps loops whose body branches much from
   // re-exploring each iteration's sibling paths several iterations deep).
   // Callback call sites always keep one: the callback iterations converge against them.
+  const bool history_long = st.history.size() >= kForceCheckpointHistory;
   if (in_loop && !calls_sync_callback(pc) && jmps_since_checkpoint < kLoopCheckpointJumps &&
-      insns_since_checkpoint < kLoopCheckpointInsns)
+      insns_since_checkpoint < kLoopCheckpointInsns && !history_long)
     return 0;
   // Past the per-insn limit the checkpoint still cuts the path's history (precision walks stop
   // at checkpoints that already have what they look for), it just never prunes.
   const bool searchable = visited[pc].size() < kMaxCheckpointsPerInsn;
   // Such a checkpoint only bounds the history walks: one every 100 instructions does (a path
   // that loops to the instruction limit would otherwise hold tens of thousands of states).
-  if (!searchable && insns_since_checkpoint < kChainCheckpointInsns) return 0;
+  if (!searchable && insns_since_checkpoint < kChainCheckpointInsns && !history_long) return 0;
   Checkpoint cp;
   cp.state = st;
   cp.insn = pc;

@@ -127,11 +127,13 @@ void flag(State& st, Masks& m) {
 }
 
 // Walks `history` backwards; `depth_after` is the frame index of the state right after it.
+// Adds the entries it went over to `steps`.
 void walk(const std::vector<Insn>& insns, const std::vector<HistEntry>& history, size_t count,
-          int depth_after, bool callback_after, Masks& m) {
+          int depth_after, bool callback_after, Masks& m, uint64_t& steps) {
   int next_depth = depth_after;
   bool next_in_callback = callback_after;
   for (size_t i = count; i-- > 0 && !m.empty();) {
+    ++steps;
     const HistEntry& e = history[i];
     const bool entered_callback = next_depth == e.depth + 1 && next_in_callback;
     if (next_depth == e.depth + 1) {
@@ -171,13 +173,15 @@ void backtrack(Env& env, State& st, Masks m) {
     depth_after = st.history[count].depth;
     callback_after = st.history[count].in_sync_callback;
   }
-  walk(env.insns, st.history, count, depth_after, callback_after, m);
+  walk(env.insns, st.history, count, depth_after, callback_after, m,
+       env.stats.precision_walk_steps);
   for (int32_t parent = st.parent; parent >= 0 && !m.empty();) {
     Checkpoint& cp = env.checkpoints[static_cast<size_t>(parent)];
     flag(cp.state, m);
     if (m.empty()) break;
     walk(env.insns, cp.state.history, cp.state.history.size(),
-         static_cast<int>(cp.state.frames.size() - 1), in_sync_callback(cp.state.cur()), m);
+         static_cast<int>(cp.state.frames.size() - 1), in_sync_callback(cp.state.cur()), m,
+         env.stats.precision_walk_steps);
     parent = cp.state.parent;
   }
 }

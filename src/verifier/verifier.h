@@ -52,6 +52,9 @@ struct VerifyStats {
   uint32_t states = 0;           // checkpoints stored at prune points
   uint32_t pruned = 0;           // paths cut because a stored state subsumed them
   uint32_t max_stack_depth = 0;  // deepest combined stack (rounded) over every call chain
+  // History entries the precision walks went over: linear in insns_processed as long as every
+  // path gets a checkpoint often enough (explore.cpp, kForceCheckpointHistory).
+  uint64_t precision_walk_steps = 0;
 };
 
 struct SubprogInfo {

@@ -273,6 +273,24 @@ TEST(Pruning, IndependentBranchesConverge) {
   EXPECT_LT(result->stats.insns_processed, 2000u);
 }
 
+// A loop whose every iteration forks a short exit path that gets its own checkpoint, and a
+// counter the exit path's branch makes precise: each exit path's precision walk goes back over
+// the loop. Checkpoints keep that walk short; when a sibling's checkpoint kept resetting the
+// loop's checkpoint counters, the walk covered every iteration so far (quadratic: ~1000 steps
+// per processed instruction here, 4.6 s for the fuzzer's 100k-instruction version).
+TEST(Limits, PrecisionWalksStayLinearInLoopsThatForkEveryIteration) {
+  Asm a;
+  a.call(7).movr(1, 0).alu64(AND, 1, 4095).mov(6, 1000);
+  a.label("loop").add(6, 1).alu64(SUB, 1, 1).j(JSGT, 1, 0, "loop");
+  a.j(JSLE, 6, 0, "done").label("done").ret(0);
+  Case c = accept("fork_every_iteration", XDP, a);
+  auto result = run_case(c);
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_GT(result->stats.insns_processed, 4096u * 3);
+  EXPECT_LT(result->stats.precision_walk_steps, 100ull * result->stats.insns_processed)
+      << result->stats.insns_processed << " instructions processed";
+}
+
 TEST(Limits, ComplexityLimitIsAnInputSetting) {
   // 3 instructions per iteration: 30k iterations fit the default limit, not a limit of 50k.
   Case c = accept("loop", XDP, Asm().mov(1, 0).label("loop").add(1, 1).j(JLT, 1, 30000, "loop").ret(0));
