@@ -40,8 +40,9 @@ struct RowSpec {
   bool full_only = false;  // not measured by --quick: left out of the table
 };
 
-inline RowSpec plain_row(std::string key, std::string label, std::string mode = "default") {
-  return RowSpec{std::move(key), std::move(label), 0, Better::Lower, std::move(mode)};
+inline RowSpec plain_row(std::string key, std::string label, std::string mode = "default",
+                         Better better = Better::Lower) {
+  return RowSpec{std::move(key), std::move(label), 0, better, std::move(mode)};
 }
 inline RowSpec goal_row(std::string key, std::string label, double goal_ratio,
                         Better better = Better::Lower, std::string mode = "default") {
