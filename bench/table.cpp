@@ -11,6 +11,8 @@
 namespace hourglass::bench {
 namespace {
 
+constexpr int kSettleMs = 1000;  // pause after each side's run of a section (run_section)
+
 std::string format_value(std::optional<double> value) {
   if (!value) return "n/a";
   char text[32];
@@ -90,13 +92,24 @@ void run_section(const Section& section, const BenchConfig& config) {
                               : Result<std::unique_ptr<Backend>>(make_error(ENODEV, "not run (--no-kernel)"));
   // Sides alternate round by round, so a busy moment on a shared machine costs one round of one
   // side rather than one side's whole figure.
+  // Each side's run ends with a pause before the other's starts: the kernel frees a closed
+  // object's maps afterwards in a kworker, and on a kernel without preemption (PREEMPT_NONE, as
+  // on our VMs) freeing a 10M-slot timer array holds a CPU for ~100 ms, during which Hourglass's
+  // worker thread on that CPU cannot run: one round's 1k fire rate read 0.01 M/s (a callback
+  // 100 ms late) whenever it followed the kernel's scale run. The pause lets that finish.
+  const auto settle = [&] {
+    if (!config.quick) std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs));
+  };
   for (int round = 0; round < config.rounds; ++round) {
-    for (const auto& [mode, options] : section.hourglass_modes)
+    for (const auto& [mode, options] : section.hourglass_modes) {
       merge_round(section, measure_hourglass(section, options, config), hourglass_sides[mode]);
+      settle();
+    }
     if (kernel.ok()) {
       SideResult kernel_round;
       section.measure(**kernel, config, kernel_round);
       merge_round(section, kernel_round, kernel_side);
+      settle();
     }
   }
   for (const auto& [mode, side] : hourglass_sides)
