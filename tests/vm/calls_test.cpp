@@ -13,14 +13,8 @@ namespace {
 Result<Program*> create(std::vector<isa::Insn> insns, std::vector<maps::Map*> maps = {},
                         std::vector<helpers::HelperFn> kfuncs = {},
                         std::vector<std::pair<uint32_t, std::string>> names = {}) {
-  ImageInput input;
-  input.engine = kTestEngine;
-  input.name = "calls";
-  input.insns = std::move(insns);
-  input.maps = std::move(maps);
-  input.kfuncs = std::move(kfuncs);
-  input.subprog_names = std::move(names);
-  return Program::create(std::move(input));
+  return create_program("calls", std::move(insns), std::move(maps), std::move(kfuncs),
+                        std::move(names));
 }
 
 TEST(LocalCalls, CalleeSavedRegistersAndOwnStackFrame) {

@@ -18,13 +18,7 @@ namespace {
 
 Result<Program*> create(std::vector<isa::Insn> insns, std::vector<maps::Map*> maps = {},
                         std::vector<helpers::HelperFn> kfuncs = {}) {
-  ImageInput input;
-  input.engine = kTestEngine;
-  input.name = "fast_paths";
-  input.insns = std::move(insns);
-  input.maps = std::move(maps);
-  input.kfuncs = std::move(kfuncs);
-  return Program::create(std::move(input));
+  return create_program("fast_paths", std::move(insns), std::move(maps), std::move(kfuncs));
 }
 
 // The JIT build must really have compiled the program (else these tests test the interpreter).

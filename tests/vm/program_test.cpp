@@ -47,13 +47,7 @@ class FakeMap final : public maps::Map {
 
 Result<Program*> create(std::vector<isa::Insn> insns, std::vector<maps::Map*> maps = {},
                         std::vector<helpers::HelperFn> kfuncs = {}) {
-  ImageInput input;
-  input.engine = kTestEngine;
-  input.name = "test_prog";
-  input.insns = std::move(insns);
-  input.maps = std::move(maps);
-  input.kfuncs = std::move(kfuncs);
-  return Program::create(std::move(input));
+  return create_program("test_prog", std::move(insns), std::move(maps), std::move(kfuncs));
 }
 
 std::string create_error(std::vector<isa::Insn> insns, std::vector<maps::Map*> maps = {}) {

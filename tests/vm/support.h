@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "assembler.h"
@@ -46,6 +47,22 @@ inline void append_ld_imm64(std::vector<isa::Insn>& program, uint8_t dst, uint8_
 inline void append(std::vector<isa::Insn>& program, const std::vector<std::string>& lines) {
   auto more = assemble_or_die(lines);
   program.insert(program.end(), more.begin(), more.end());
+}
+
+// A Program on the test engine from bare instructions (no verifier): one reference, for a
+// ProgramHolder. `name` is the program's; `subprog_names` as in ImageInput.
+inline Result<Program*> create_program(
+    std::string name, std::vector<isa::Insn> insns, std::vector<maps::Map*> maps = {},
+    std::vector<helpers::HelperFn> kfuncs = {},
+    std::vector<std::pair<uint32_t, std::string>> subprog_names = {}) {
+  ImageInput input;
+  input.engine = kTestEngine;
+  input.name = std::move(name);
+  input.insns = std::move(insns);
+  input.maps = std::move(maps);
+  input.kfuncs = std::move(kfuncs);
+  input.subprog_names = std::move(subprog_names);
+  return Program::create(std::move(input));
 }
 
 // Owns one reference on a Program and drops it at scope exit.
